@@ -1,1 +1,384 @@
-// placeholder
+#include "daemon/app.h"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/sinks/systemd_sink.h>
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <condition_variable>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "db/database.h"
+#include "db/event_store.h"
+#include "drivers/poll_engine.h"
+
+namespace lg {
+
+namespace asio = boost::asio;
+
+void SetUpLogging(const std::string& level) {
+  std::shared_ptr<spdlog::logger> logger;
+  if (std::getenv("JOURNAL_STREAM") != nullptr || std::getenv("INVOCATION_ID") != nullptr) {
+    // Under systemd: straight to the journal, with priorities intact.
+    logger = std::make_shared<spdlog::logger>(
+        "liftguard", std::make_shared<spdlog::sinks::systemd_sink_mt>("liftguardd"));
+  } else {
+    logger = spdlog::stderr_color_mt("liftguard");
+  }
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(level));
+  spdlog::flush_on(spdlog::level::warn);
+}
+
+class App::Impl : public drivers::PollSink {
+ public:
+  Impl(Config config, const Clock& clock, std::unique_ptr<db::Database> db)
+      : config_(std::move(config)),
+        clock_(clock),
+        db_(std::move(db)),
+        events_(std::make_unique<db::EventLog>(*db_)),
+        strand_(asio::make_strand(io_)),
+        sweep_(strand_),
+        watchdog_(io_),
+        signals_(io_) {}
+
+  ~Impl() { Stop(); }
+
+  Status Start() {
+    std::lock_guard lock(mu_);
+    if (started_) return Status::Ok();
+    drivers::EngineSettings es;
+    es.io_threads = config_.polling.io_threads;
+    es.serial_threads = config_.polling.serial_threads;
+    engine_ = std::make_unique<drivers::PollEngine>(es, *this, clock_);
+    started_at_ = clock_.Now();
+    if (Status st = ApplyLocked(config_); !st) return st;
+    // The sweep timer is the work that keeps io_ running until Stop().
+    asio::post(strand_, [this] { Sweep(); });
+    thread_ = std::thread([this] { io_.run(); });
+    started_ = true;
+    spdlog::info("liftguardd: polling {} elevators on {} links", config_.elevators.size(),
+                 config_.links.size());
+    return Status::Ok();
+  }
+
+  int Run() {
+    if (Status st = Start(); !st) {
+      spdlog::critical("{}", st.error().message);
+      return 1;
+    }
+    signals_.add(SIGTERM);
+    signals_.add(SIGINT);
+    signals_.add(SIGHUP);
+    WaitSignal();
+    uint64_t usec = 0;
+    if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
+      watchdog_period_ = std::chrono::microseconds(usec / 2);
+      asio::post(io_, [this] { PetWatchdog(); });
+    }
+    sd_notify(0, "READY=1");
+    std::unique_lock lock(stop_mu_);
+    stop_cv_.wait(lock, [&] { return stop_requested_; });
+    lock.unlock();
+    sd_notify(0, "STOPPING=1");
+    spdlog::info("liftguardd: stopping");
+    Stop();
+    return 0;
+  }
+
+  void Stop() {
+    std::lock_guard lock(mu_);
+    if (!started_ || stopped_) return;
+    stopped_ = true;
+    engine_->Stop();  // no sink callbacks after this
+    // Let what the engine already posted run (a last mode change is worth
+    // recording), then let io_ run dry.
+    stopping_ = true;
+    asio::post(strand_, [this] {
+      sweep_.cancel();
+      watchdog_.cancel();
+      boost::system::error_code ignored;
+      signals_.cancel(ignored);
+    });
+    if (thread_.joinable()) thread_.join();
+    events_->Flush();
+  }
+
+  Status Reload() {
+    auto loaded = LoadConfig(config_.path);
+    if (!loaded.ok()) {
+      spdlog::error("reload refused, keeping the running configuration:\n{}",
+                    loaded.error().message);
+      return loaded.error();
+    }
+    return Apply(std::move(loaded).value());
+  }
+
+  Status Apply(Config next) {
+    std::lock_guard lock(mu_);
+    if (next.daemon.database != config_.daemon.database) {
+      spdlog::warn("reload: [daemon].database changed; that takes a restart");
+    }
+    if (Status st = ApplyLocked(next); !st) return st;
+    config_ = std::move(next);
+    spdlog::info("configuration reloaded: {} elevators on {} links", config_.elevators.size(),
+                 config_.links.size());
+    return Status::Ok();
+  }
+
+  // ---- PollSink (engine threads) ----------------------------------------
+
+  void OnSample(uint32_t car, const Sample& sample) override {
+    asio::post(strand_, [this, car, s = sample] { ApplySample(car, s); });
+  }
+
+  void OnControllerInfo(uint32_t car, const ControllerInfo& info) override {
+    asio::post(strand_, [this, car, info] { ApplyInfo(car, info); });
+  }
+
+  void OnPollError(uint32_t car, const drivers::LinkError& error) override {
+    asio::post(strand_, [this, car, error] {
+      state_.Update(car, [&](CarState& c) {
+        c.last_error = error;
+        ++c.polls_failed;
+      });
+    });
+  }
+
+  void OnLinkStatus(const std::string& link, drivers::LinkStatus status) override {
+    asio::post(strand_, [this, link, status] {
+      events_->Append({clock_.WallNow(), "", link, "link", "",
+                       std::string(drivers::LinkStatusName(status)), ""});
+      state_.UpdateAll([&](CarState& c) {
+        if (c.link == link) c.link_status = status;
+      });
+    });
+  }
+
+  Config config_;
+  const Clock& clock_;
+  std::unique_ptr<db::Database> db_;
+  std::unique_ptr<db::EventLog> events_;
+  LiveState state_;
+  std::unique_ptr<drivers::PollEngine> engine_;
+
+ private:
+  // Must hold mu_. Assigns stable handles, updates the live state, then
+  // hands the engine the new links and units.
+  Status ApplyLocked(const Config& cfg) {
+    std::vector<drivers::LinkSettings> links;
+    for (const auto& l : cfg.links) {
+      drivers::LinkSettings s;
+      s.id = l.id;
+      s.transport = l.transport == LinkConfig::Transport::kTcp
+                        ? drivers::LinkSettings::Transport::kTcp
+                        : drivers::LinkSettings::Transport::kRtu;
+      s.host = l.host;
+      s.port = l.port;
+      s.device = l.device;
+      s.baud = l.baud;
+      s.parity = l.parity;
+      s.data_bits = l.data_bits;
+      s.stop_bits = l.stop_bits;
+      s.timeout_ms = l.timeout_ms.value_or(cfg.polling.timeout_ms);
+      s.gap_ms = l.gap_ms.value_or(cfg.polling.gap_ms);
+      s.backoff_first_ms = cfg.polling.backoff_first_ms;
+      s.backoff_cap_ms = cfg.polling.backoff_cap_ms;
+      links.push_back(std::move(s));
+    }
+    std::vector<drivers::UnitSettings> units;
+    std::vector<CarState> cars;
+    for (const auto& e : cfg.elevators) {
+      auto [it, fresh] = handles_.try_emplace(e.id, next_handle_);
+      if (fresh) ++next_handle_;
+      drivers::UnitSettings u;
+      u.car = it->second;
+      u.link = e.link;
+      u.unit = e.unit;
+      u.map = e.register_map ? e.register_map : drivers::RegisterMap::Ref1();
+      u.interval_ms = e.interval_ms.value_or(cfg.polling.interval_ms);
+      units.push_back(std::move(u));
+      CarState c;
+      c.handle = it->second;
+      c.id = e.id;
+      c.name = e.name;
+      c.building = e.building;
+      c.link = e.link;
+      c.unit = e.unit;
+      cars.push_back(std::move(c));
+    }
+    state_.SetCars(std::move(cars));
+    return engine_->Reconcile(links, units);
+  }
+
+  // ---- state strand -------------------------------------------------------
+
+  const ElevatorConfig* FindElevator(const std::string& id) const {
+    for (const auto& e : config_.elevators) {
+      if (e.id == id) return &e;
+    }
+    return nullptr;
+  }
+
+  void ApplySample(uint32_t car, const Sample& s) {
+    std::string id;
+    Mode old_mode = Mode::kUnknown, new_mode = s.mode();
+    bool came_online = false;
+    bool was_evaluated = false;
+    state_.Update(car, [&](CarState& c) {
+      id = c.id;
+      old_mode = c.mode;
+      came_online = !c.online;
+      was_evaluated = c.has_sample || offline_recorded_.count(car) > 0;
+      c.online = true;
+      c.has_sample = true;
+      c.last = s;
+      c.mode = new_mode;
+      c.last_reply = s.read_at;
+      c.updated_at = s.wall_at;
+      c.last_error.reset();
+      ++c.polls_ok;
+    });
+    if (id.empty()) return;  // removed by a reload meanwhile
+    if (came_online) {
+      offline_recorded_.erase(car);
+      events_->Append({s.wall_at, "", id, "online", was_evaluated ? "offline" : "unknown",
+                       "online", ""});
+    }
+    if (old_mode != new_mode) {
+      events_->Append({s.wall_at, "", id, "mode", std::string(ModeName(old_mode)),
+                       std::string(ModeName(new_mode)), ""});
+    }
+  }
+
+  void ApplyInfo(uint32_t car, const ControllerInfo& info) {
+    std::string id;
+    state_.Update(car, [&](CarState& c) {
+      id = c.id;
+      c.info = info;
+    });
+    const ElevatorConfig* e = FindElevator(id);
+    if (!e) return;
+    // The configuration wins; a mismatch is worth one warning per car.
+    if (warned_info_.insert(id).second) {
+      if (e->rated_speed_mm_s && info.rated_speed_mm_s &&
+          *e->rated_speed_mm_s != *info.rated_speed_mm_s) {
+        spdlog::warn("elevator {}: controller reports rated speed {} mm/s, configuration says {}",
+                     id, *info.rated_speed_mm_s, *e->rated_speed_mm_s);
+      }
+      if (e->floor_min && info.bottom_floor && *e->floor_min != *info.bottom_floor) {
+        spdlog::warn("elevator {}: controller reports bottom floor {}, configuration says {}", id,
+                     *info.bottom_floor, *e->floor_min);
+      }
+      if (e->floor_max && info.top_floor && *e->floor_max != *info.top_floor) {
+        spdlog::warn("elevator {}: controller reports top floor {}, configuration says {}", id,
+                     *info.top_floor, *e->floor_max);
+      }
+    }
+  }
+
+  // Marks cars offline once no valid reply came for comms_lost_after_ms.
+  // Runs on a timer rather than on errors, because a backed-off unit sends
+  // errors rarely.
+  void Sweep() {
+    SteadyTime now = clock_.Now();
+    auto limit = Millis(config_.polling.comms_lost_after_ms);
+    std::vector<db::Event> out;
+    state_.UpdateAll([&](CarState& c) {
+      bool silent = c.has_sample ? now - c.last_reply >= limit : now - started_at_ >= limit;
+      if (!silent) return;
+      if (c.online) {
+        c.online = false;
+        c.updated_at = clock_.WallNow();
+        out.push_back({clock_.WallNow(), "", c.id, "offline", "online", "offline",
+                       c.last_error ? c.last_error->detail : "no valid reply"});
+        offline_recorded_.insert(c.handle);
+      } else if (!c.has_sample && offline_recorded_.insert(c.handle).second) {
+        out.push_back({clock_.WallNow(), "", c.id, "offline", "unknown", "offline",
+                       c.last_error ? c.last_error->detail : "no reply since start"});
+      }
+    });
+    for (auto& e : out) events_->Append(std::move(e));
+    if (stopping_) return;
+    sweep_.expires_after(Millis(250));
+    sweep_.async_wait([this](boost::system::error_code ec) {
+      if (!ec) Sweep();
+    });
+  }
+
+  void WaitSignal() {
+    signals_.async_wait([this](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        sd_notify(0, "RELOADING=1");
+        spdlog::info("SIGHUP: reloading {}", config_.path);
+        (void)Reload();
+        sd_notify(0, "READY=1");
+        WaitSignal();
+        return;
+      }
+      std::lock_guard lock(stop_mu_);
+      stop_requested_ = true;
+      stop_cv_.notify_all();
+    });
+  }
+
+  void PetWatchdog() {
+    if (stopping_) return;
+    sd_notify(0, "WATCHDOG=1");
+    watchdog_.expires_after(watchdog_period_);
+    watchdog_.async_wait([this](boost::system::error_code ec) {
+      if (!ec) PetWatchdog();
+    });
+  }
+
+  std::mutex mu_;  // guards config_, handles_, started_/stopped_
+  asio::io_context io_;
+  asio::strand<asio::io_context::executor_type> strand_;
+  asio::steady_timer sweep_;
+  asio::steady_timer watchdog_;
+  asio::signal_set signals_;
+  std::chrono::microseconds watchdog_period_{0};
+  std::thread thread_;
+  bool started_ = false;
+  bool stopped_ = false;
+  std::atomic<bool> stopping_{false};
+  SteadyTime started_at_{};
+  std::map<std::string, uint32_t> handles_;
+  uint32_t next_handle_ = 1;
+  std::set<uint32_t> offline_recorded_;  // state strand only
+  std::set<std::string> warned_info_;    // state strand only
+
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stop_requested_ = false;
+};
+
+Result<std::unique_ptr<App>> App::Create(Config config, const Clock& clock) {
+  auto db = db::Database::Open(config.daemon.database);
+  if (!db.ok()) return db.error();
+  auto impl = std::make_unique<Impl>(std::move(config), clock, std::move(db).value());
+  return std::unique_ptr<App>(new App(std::move(impl)));
+}
+
+App::App(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+App::~App() = default;
+Status App::Start() { return impl_->Start(); }
+int App::Run() { return impl_->Run(); }
+void App::Stop() { impl_->Stop(); }
+Status App::Reload() { return impl_->Reload(); }
+Status App::Apply(Config config) { return impl_->Apply(std::move(config)); }
+const LiveState& App::state() const { return impl_->state_; }
+std::vector<std::pair<std::string, drivers::LinkStats>> App::LinkStats() const {
+  return impl_->engine_ ? impl_->engine_->Stats()
+                        : std::vector<std::pair<std::string, drivers::LinkStats>>{};
+}
+void App::FlushEvents() { impl_->events_->Flush(); }
+
+}  // namespace lg

@@ -1,0 +1,63 @@
+// LiveState: the current state of every elevator car, as the security room
+// would see it: online or not, the last sample, controller info, the link's
+// status and the last poll error.
+//
+// Written only from the daemon's state strand (App); read from anywhere
+// (the HTTP API, benchmarks) through copies, so readers never hold the lock
+// while they work.
+//
+// Thread-safety: all methods are safe from any thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/sample.h"
+#include "drivers/poll_engine.h"
+
+namespace lg {
+
+struct CarState {
+  uint32_t handle = 0;
+  std::string id;
+  std::string name;
+  std::string building;
+  std::string link;
+  int unit = 0;
+  bool online = false;
+  bool has_sample = false;
+  Sample last;
+  ControllerInfo info;
+  Mode mode = Mode::kUnknown;
+  drivers::LinkStatus link_status = drivers::LinkStatus::kConnecting;
+  std::optional<drivers::LinkError> last_error;
+  SteadyTime last_reply{};
+  WallTime updated_at{};  // last change of anything above
+  uint64_t polls_ok = 0;
+  uint64_t polls_failed = 0;
+};
+
+class LiveState {
+ public:
+  // Adds or replaces cars by id; cars not listed are removed.
+  void SetCars(std::vector<CarState> cars);
+  // Applies `f` to the car with `handle`, if it exists; returns whether it did.
+  bool Update(uint32_t handle, const std::function<void(CarState&)>& f);
+  void UpdateAll(const std::function<void(CarState&)>& f);
+
+  std::vector<CarState> Snapshot() const;
+  std::optional<CarState> Get(const std::string& id) const;
+  size_t size() const;
+
+ private:
+  mutable std::shared_mutex mu_;
+  std::map<uint32_t, CarState> cars_;  // by handle, which never changes for an id
+};
+
+}  // namespace lg
