@@ -134,9 +134,10 @@ class App::Impl : public drivers::PollSink {
 
   // ---- PollSink (engine threads) ----------------------------------------
 
-  void OnSample(uint32_t car, const Sample& sample) override {
-    asio::post(strand_, [this, car, s = sample] { ApplySample(car, s); });
-  }
+  // Applied on the engine thread that read it: the live state takes its own
+  // lock and events go to the event log's queue, so no other thread is
+  // woken per sample (a wake-up costs more than a poll at thousands of cars).
+  void OnSample(uint32_t car, const Sample& sample) override { ApplySample(car, sample); }
 
   void OnControllerInfo(uint32_t car, const ControllerInfo& info) override {
     asio::post(strand_, [this, car, info] { ApplyInfo(car, info); });
@@ -172,6 +173,7 @@ class App::Impl : public drivers::PollSink {
   // Must hold mu_. Assigns stable handles, updates the live state, then
   // hands the engine the new links and units.
   Status ApplyLocked(const Config& cfg) {
+    comms_lost_ms_ = cfg.polling.comms_lost_after_ms;
     std::vector<drivers::LinkSettings> links;
     for (const auto& l : cfg.links) {
       drivers::LinkSettings s;
@@ -226,35 +228,29 @@ class App::Impl : public drivers::PollSink {
     return nullptr;
   }
 
+  // Engine threads. Events are built under the live-state lock only when
+  // something changed, so the common case copies no strings.
   void ApplySample(uint32_t car, const Sample& s) {
-    std::string id;
-    Mode old_mode = Mode::kUnknown, new_mode = s.mode();
-    bool came_online = false;
-    bool was_evaluated = false;
     state_.Update(car, [&](CarState& c) {
-      id = c.id;
-      old_mode = c.mode;
-      came_online = !c.online;
-      was_evaluated = c.has_sample || offline_recorded_.count(car) > 0;
+      Mode mode = s.mode();
+      if (!c.online) {
+        events_->Append({s.wall_at, "", c.id, "online",
+                         c.has_sample || c.offline_recorded ? "offline" : "unknown", "online", ""});
+        c.offline_recorded = false;
+      }
+      if (mode != c.mode) {
+        events_->Append({s.wall_at, "", c.id, "mode", std::string(ModeName(c.mode)),
+                         std::string(ModeName(mode)), ""});
+      }
       c.online = true;
       c.has_sample = true;
       c.last = s;
-      c.mode = new_mode;
+      c.mode = mode;
       c.last_reply = s.read_at;
       c.updated_at = s.wall_at;
       c.last_error.reset();
       ++c.polls_ok;
     });
-    if (id.empty()) return;  // removed by a reload meanwhile
-    if (came_online) {
-      offline_recorded_.erase(car);
-      events_->Append({s.wall_at, "", id, "online", was_evaluated ? "offline" : "unknown",
-                       "online", ""});
-    }
-    if (old_mode != new_mode) {
-      events_->Append({s.wall_at, "", id, "mode", std::string(ModeName(old_mode)),
-                       std::string(ModeName(new_mode)), ""});
-    }
   }
 
   void ApplyInfo(uint32_t car, const ControllerInfo& info) {
@@ -288,25 +284,25 @@ class App::Impl : public drivers::PollSink {
   // errors rarely.
   void Sweep() {
     SteadyTime now = clock_.Now();
-    auto limit = Millis(config_.polling.comms_lost_after_ms);
-    std::vector<db::Event> out;
+    WallTime wall = clock_.WallNow();
+    auto limit = Millis(comms_lost_ms_.load());
     state_.UpdateAll([&](CarState& c) {
       bool silent = c.has_sample ? now - c.last_reply >= limit : now - started_at_ >= limit;
       if (!silent) return;
       if (c.online) {
         c.online = false;
-        c.updated_at = clock_.WallNow();
-        out.push_back({clock_.WallNow(), "", c.id, "offline", "online", "offline",
-                       c.last_error ? c.last_error->detail : "no valid reply"});
-        offline_recorded_.insert(c.handle);
-      } else if (!c.has_sample && offline_recorded_.insert(c.handle).second) {
-        out.push_back({clock_.WallNow(), "", c.id, "offline", "unknown", "offline",
-                       c.last_error ? c.last_error->detail : "no reply since start"});
+        c.offline_recorded = true;
+        c.updated_at = wall;
+        events_->Append({wall, "", c.id, "offline", "online", "offline",
+                         c.last_error ? c.last_error->detail : "no valid reply"});
+      } else if (!c.has_sample && !c.offline_recorded) {
+        c.offline_recorded = true;
+        events_->Append({wall, "", c.id, "offline", "unknown", "offline",
+                         c.last_error ? c.last_error->detail : "no reply since start"});
       }
     });
-    for (auto& e : out) events_->Append(std::move(e));
     if (stopping_) return;
-    sweep_.expires_after(Millis(250));
+    sweep_.expires_after(kSweepPeriod);
     sweep_.async_wait([this](boost::system::error_code ec) {
       if (!ec) Sweep();
     });
@@ -352,8 +348,9 @@ class App::Impl : public drivers::PollSink {
   SteadyTime started_at_{};
   std::map<std::string, uint32_t> handles_;
   uint32_t next_handle_ = 1;
-  std::set<uint32_t> offline_recorded_;  // state strand only
-  std::set<std::string> warned_info_;    // state strand only
+  static constexpr Millis kSweepPeriod{1000};
+  std::atomic<int> comms_lost_ms_{10000};
+  std::set<std::string> warned_info_;  // state strand only
 
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;

@@ -1,16 +1,26 @@
 // Config: the daemon's configuration, read from TOML in the shape of
-// shared/spec/liftguard.example.toml.
+// shared/spec/liftguard.example.toml. The user-facing reference, with every
+// key, default and range, is docs/configuration.md.
 //
 // LoadConfig refuses, with "FILE:LINE: reason" (LINE is the line of the
 // offending key or table), anything it does not understand: an unknown key
 // or table, a wrong type, a missing required key, a value out of range, an
 // elevator on a link that does not exist, two elevators on the same link and
-// unit, a map file that is missing or bad. It reports every problem it finds
-// (one per line in Error::message), not just the first.
+// unit, a map file that is missing or bad, a reference (contractor, channel,
+// contact, escalation target) to something not defined. It reports every
+// problem it finds (one per line in Error::message, ordered by line, error
+// code "config"), not just the first. A TOML syntax error stops parsing, so
+// it is reported alone.
 //
-// Sections not yet implemented by the daemon ([rules], [[contractor]],
-// [[contact]], [[channel]], [smtp], [mqtt], [[escalation]]) are parsed and
-// checked for shape only, so the example file loads.
+// A Config that LoadConfig returns is complete: every default is filled in,
+// every reference resolves, relative paths (database, map files) are made
+// absolute against the config file's folder, and each elevator's
+// register_map is loaded.
+//
+// Sections not yet used by the daemon ([rules], [[contractor]], [[contact]],
+// [[channel]], [smtp], [mqtt], [[escalation]]) are parsed and checked all
+// the same, so that a mistake there is found at start-up, not when a
+// passenger is trapped.
 //
 // Thread-safety: plain values. LoadConfig has no shared state.
 #pragma once
@@ -27,62 +37,167 @@
 namespace lg {
 
 struct SiteConfig {
-  std::string name;
+  std::string name;  // required
   std::string timezone = "Asia/Shanghai";
-  int arrival_target_min = 30;
+  int arrival_target_min = 30;  // 1..240
 };
 
 struct DaemonConfig {
-  std::string database = "var/liftguard.db";  // relative paths: to the config file's folder
-  std::string listen = "127.0.0.1:8080";
-  std::string log_level = "info";  // trace|debug|info|warn|error|critical|off
+  // Written relative to the config file's folder; absolute after loading.
+  std::string database = "var/liftguard.db";
+  std::string listen = "127.0.0.1:8080";  // host:port or [v6]:port
+  std::string log_level = "info";         // trace|debug|info|warn|error|critical|off
 };
 
 struct PollingConfig {
-  int interval_ms = 500;
-  int timeout_ms = 300;
-  int comms_lost_after_ms = 10000;
-  int backoff_first_ms = 500;   // backoff_ms[0]
-  int backoff_cap_ms = 30000;   // backoff_ms[1]
-  int gap_ms = 0;               // pause between two requests on one link
-  int io_threads = 1;           // threads running TCP links (Asio)
-  int serial_threads = 4;       // cap on threads running RTU buses
+  int interval_ms = 500;            // 50..3600000
+  int timeout_ms = 300;             // 10..60000
+  int comms_lost_after_ms = 10000;  // 100..3600000; COMMS_LOST of faults.md
+  int backoff_first_ms = 500;       // backoff_ms[0]; 0 < first <= cap
+  int backoff_cap_ms = 30000;       // backoff_ms[1]; <= 3600000
+  int gap_ms = 0;                   // pause between two requests on one link; 0..10000
+  int io_threads = 1;               // threads running TCP links (Asio); 1..16
+  int serial_threads = 4;           // cap on threads running RTU buses; 1..64
 };
 
 struct LinkConfig {
   enum class Transport { kTcp, kRtu };
   std::string id;
   Transport transport = Transport::kTcp;
-  // tcp
+  // tcp (host and port required)
   std::string host;
   int port = 502;
-  // rtu
+  // rtu (device required)
   std::string device;
-  int baud = 9600;
+  int baud = 9600;    // 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200
   char parity = 'N';  // N, E, O
-  int data_bits = 8;
-  int stop_bits = 1;
+  int data_bits = 8;  // 7, 8
+  int stop_bits = 1;  // 1, 2
   // optional per-link overrides of [polling]
   std::optional<int> timeout_ms;
   std::optional<int> gap_ms;
   int line = 0;
 };
 
+// Thresholds of shared/spec/faults.md. Durations are whole seconds a
+// condition must hold ("sustained for"); 0 means "on the first sample".
+// [rules] sets them for the site; an elevator's `rules` sub-table overrides
+// any of them for that car, except the flood_* keys, which are site-wide.
+struct RulesConfig {
+  // TRAPPED
+  int trapped_between_floors_s = 30;  // stopped, closed, occupied, outside the door zone
+  int trapped_at_floor_s = 60;        // same, inside the door zone
+  int trapped_alarm_button_s = 5;     // alarm button while stopped with the door closed
+  int trapped_power_loss_s = 30;      // mains lost, occupied, outside the door zone
+  // other detectors
+  int door_open_while_moving_s = 1;
+  double overspeed_factor = 1.15;       // OVERSPEED above factor x rated speed ...
+  int overspeed_s = 1;                  // ... for this long
+  double overspeed_clear_factor = 1.0;  // clears below this x rated speed; <= overspeed_factor
+  int stop_outside_door_zone_s = 10;
+  int safety_circuit_open_s = 2;
+  int door_lock_fault_s = 2;
+  int power_failure_s = 2;
+  int brake_fault_s = 1;
+  int controller_fault_s = 2;
+  int door_open_too_long_s = 120;
+  int controller_frozen_s = 10;  // heartbeat unchanged
+  int clear_s = 3;               // a condition must be gone this long before it clears
+  // alarm management
+  int chatter_count = 3;                // raised and cleared this often ...
+  int chatter_window_s = 60;            // ... within this window: chattering
+  int chatter_notify_interval_s = 600;  // at most one notification per interval then
+  int flood_count = 10;                 // site-wide: more new alarms than this ...
+  int flood_window_s = 600;             // ... within this window: flood
+  int flood_digest_s = 120;             // non-critical digest interval during a flood
+};
+
 struct ElevatorConfig {
   std::string id;
-  std::string name;
+  std::string name;  // defaults to the id
   std::string building;
   std::string registration_code;
   std::string link;
   int unit = 1;
-  std::string map = "ref-1";  // as written
+  std::string map = "ref-1";                                 // as written
   std::shared_ptr<const drivers::RegisterMap> register_map;  // resolved
   std::optional<int> rated_speed_mm_s;
   std::optional<int> floor_min;
   std::optional<int> floor_max;
-  std::string first_use;  // YYYY-MM-DD, validated
-  std::string contractor;
+  std::string first_use;           // YYYY-MM-DD, validated; empty if not given
+  std::string contractor;          // a ContractorConfig id, or empty
   std::optional<int> interval_ms;  // overrides [polling].interval_ms
+  RulesConfig rules;               // effective: [rules] with this car's overrides applied
+  int line = 0;
+};
+
+struct ContractorConfig {
+  std::string id;
+  std::string name;
+  std::string duty_phone;
+  std::string backup;  // another contractor's id, or empty
+  int line = 0;
+};
+
+// A [[channel]]: a configured way out for notifications.
+struct ChannelConfig {
+  enum class Kind { kWebhook, kEmail, kMqtt, kSms };
+  enum class Format { kGeneric, kWecom, kDingtalk };  // webhook payload shape
+  std::string id;
+  Kind kind = Kind::kWebhook;
+  std::string url;
+  Format format = Format::kGeneric;  // webhook only
+  std::string body_template;         // sms only (required there)
+  int line = 0;
+};
+
+// One entry of a contact's `channels`, e.g. "email:safety@example.org".
+struct ContactRoute {
+  enum class Kind { kEmail, kWebhook, kSms, kMqtt };
+  Kind kind = Kind::kEmail;
+  std::string address;  // e-mail address, webhook channel id, phone number, or MQTT topic
+};
+
+struct ContactConfig {
+  std::string id;
+  std::string name;
+  std::vector<ContactRoute> routes;  // from `channels`
+  int line = 0;
+};
+
+struct SmtpConfig {
+  std::string url;   // smtp:// or smtps://
+  std::string from;  // an e-mail address
+  std::string username;
+  std::string password;
+};
+
+struct MqttConfig {
+  std::string url;  // mqtt:// or mqtts://
+  std::string topic_prefix = "liftguard";
+};
+
+// One "notify" entry of an escalation step.
+struct NotifyTarget {
+  enum class Kind {
+    kSecurityRoom,      // "security-room"
+    kOnCallContractor,  // "contractor:on-call": the elevator's contractor
+    kBackupContractor,  // "contractor:backup": that contractor's backup
+    kMainResponsible,   // "main-responsible"
+    kContact,           // a [[contact]] id; `id` holds it
+    kChannel,           // "channel:ID"; `id` holds the channel id
+  };
+  Kind kind = Kind::kSecurityRoom;
+  std::string id;
+};
+
+struct EscalationStep {
+  int after_min = 0;  // minutes after the incident opened; 0..1440
+  // Skip the step if the incident has reached this step: one of open,
+  // acknowledged, dispatched, accepted, on_site, released, closed.
+  // Empty: always send.
+  std::string unless;
+  std::vector<NotifyTarget> notify;  // never empty
   int line = 0;
 };
 
@@ -93,7 +208,15 @@ struct Config {
   PollingConfig polling;
   std::vector<LinkConfig> links;
   std::vector<ElevatorConfig> elevators;
+  RulesConfig rules;  // site-wide; each elevator holds its effective copy
+  std::vector<ContractorConfig> contractors;
+  std::vector<ContactConfig> contacts;
+  std::vector<ChannelConfig> channels;
+  std::optional<SmtpConfig> smtp;
+  std::optional<MqttConfig> mqtt;
+  std::vector<EscalationStep> escalation;
 
+  // nullptr if there is no such link.
   const LinkConfig* FindLink(const std::string& id) const;
 };
 

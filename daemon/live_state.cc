@@ -6,48 +6,51 @@ namespace lg {
 
 void LiveState::SetCars(std::vector<CarState> cars) {
   std::unique_lock lock(mu_);
-  std::map<uint32_t, CarState> next;
+  std::vector<CarState> next;
+  next.reserve(cars.size());
   for (auto& c : cars) {
-    auto old = cars_.find(c.handle);
-    if (old != cars_.end()) {
+    int32_t old = c.handle < slot_.size() ? slot_[c.handle] : -1;
+    if (old >= 0) {
       // Keep what was observed; take the new descriptive fields.
-      CarState kept = std::move(old->second);
+      CarState kept = std::move(cars_[static_cast<size_t>(old)]);
       kept.name = c.name;
       kept.building = c.building;
       kept.link = c.link;
       kept.unit = c.unit;
-      next.emplace(c.handle, std::move(kept));
+      next.push_back(std::move(kept));
     } else {
-      next.emplace(c.handle, std::move(c));
+      next.push_back(std::move(c));
     }
   }
   cars_ = std::move(next);
+  std::fill(slot_.begin(), slot_.end(), -1);
+  for (size_t i = 0; i < cars_.size(); ++i) {
+    uint32_t h = cars_[i].handle;
+    if (h >= slot_.size()) slot_.resize(h + 1, -1);
+    slot_[h] = static_cast<int32_t>(i);
+  }
 }
 
 bool LiveState::Update(uint32_t handle, const std::function<void(CarState&)>& f) {
   std::unique_lock lock(mu_);
-  auto it = cars_.find(handle);
-  if (it == cars_.end()) return false;
-  f(it->second);
+  if (handle >= slot_.size() || slot_[handle] < 0) return false;
+  f(cars_[static_cast<size_t>(slot_[handle])]);
   return true;
 }
 
 void LiveState::UpdateAll(const std::function<void(CarState&)>& f) {
   std::unique_lock lock(mu_);
-  for (auto& [h, c] : cars_) f(c);
+  for (auto& c : cars_) f(c);
 }
 
 std::vector<CarState> LiveState::Snapshot() const {
   std::shared_lock lock(mu_);
-  std::vector<CarState> out;
-  out.reserve(cars_.size());
-  for (const auto& [h, c] : cars_) out.push_back(c);
-  return out;
+  return cars_;
 }
 
 std::optional<CarState> LiveState::Get(const std::string& id) const {
   std::shared_lock lock(mu_);
-  for (const auto& [h, c] : cars_) {
+  for (const auto& c : cars_) {
     if (c.id == id) return c;
   }
   return std::nullopt;

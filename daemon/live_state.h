@@ -2,16 +2,15 @@
 // would see it: online or not, the last sample, controller info, the link's
 // status and the last poll error.
 //
-// Written only from the daemon's state strand (App); read from anywhere
-// (the HTTP API, benchmarks) through copies, so readers never hold the lock
-// while they work.
+// Written by the poll engine's threads (through App) and the daemon's state
+// strand; read from anywhere (the HTTP API, benchmarks) through copies, so
+// readers never hold the lock while they work.
 //
 // Thread-safety: all methods are safe from any thread.
 #pragma once
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -32,6 +31,7 @@ struct CarState {
   int unit = 0;
   bool online = false;
   bool has_sample = false;
+  bool offline_recorded = false;  // an "offline" event stands for the current outage
   Sample last;
   ControllerInfo info;
   Mode mode = Mode::kUnknown;
@@ -57,7 +57,10 @@ class LiveState {
 
  private:
   mutable std::shared_mutex mu_;
-  std::map<uint32_t, CarState> cars_;  // by handle, which never changes for an id
+  // Dense: handles are small integers handed out in order and never reused,
+  // so a vector indexed through slot_ beats a tree at thousands of cars.
+  std::vector<CarState> cars_;
+  std::vector<int32_t> slot_;  // handle -> index in cars_, or -1
 };
 
 }  // namespace lg

@@ -22,8 +22,8 @@ int main(int argc, char** argv) {
       std::cerr << cfg.error().message << "\n";
       return 2;
     }
-    std::cout << check_path << ": OK (" << cfg->links.size() << " links, "
-              << cfg->elevators.size() << " elevators)\n";
+    std::cout << check_path << ": OK (" << cfg->links.size() << " links, " << cfg->elevators.size()
+              << " elevators)\n";
     return 0;
   }
   if (config_path.empty()) {

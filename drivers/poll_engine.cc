@@ -18,6 +18,7 @@
 #include <boost/asio.hpp>
 #include <cerrno>
 #include <functional>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -89,12 +90,15 @@ class PollEngine::Impl {
         clock_(clock),
         work_(asio::make_work_guard(io_)),
         serial_pool_(static_cast<size_t>(std::max(1, settings.serial_threads))) {
+    StartTicker();
     for (int i = 0; i < std::max(1, settings_.io_threads); ++i) {
       threads_.emplace_back([this] { io_.run(); });
     }
   }
 
   ~Impl() { Stop(); }
+
+  void StartTicker();
 
   Status Reconcile(const std::vector<LinkSettings>& links, const std::vector<UnitSettings>& units);
   void Stop();
@@ -108,6 +112,12 @@ class PollEngine::Impl {
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   asio::thread_pool serial_pool_;
+  // One timer for every link's waits (see Link::Wake); its period bounds how
+  // late a poll or a timeout can be noticed. Each tick wakes the I/O thread,
+  // which costs tens of microseconds on a virtual machine, so it is not
+  // shorter than it needs to be.
+  static constexpr Millis kTick{10};
+  asio::steady_timer ticker_{io_};
   std::vector<std::thread> threads_;
   mutable std::mutex mu_;  // guards links_ and stopped_
   std::map<std::string, std::shared_ptr<Link>> links_;
@@ -118,12 +128,19 @@ class PollEngine::Impl {
 // constructor, Stats() and the blocking RTU work runs on strand_.
 class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
  public:
+  enum class Wake : uint8_t {
+    kNone,
+    kConnectTimeout,
+    kReconnect,
+    kSchedule,
+    kReplyTimeout,
+    kRepeek
+  };
+
   Link(Impl& engine, LinkSettings settings)
       : e_(engine),
         s_(std::move(settings)),
         strand_(asio::make_strand(engine.io_)),
-        timer_(strand_),
-        retry_timer_(strand_),
         socket_(strand_),
         backoff_(s_.backoff_first_ms, s_.backoff_cap_ms, 0.2, std::hash<std::string>{}(s_.id) | 1) {
   }
@@ -139,7 +156,7 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
   void Shutdown() {
     asio::post(strand_, [self = shared_from_this()] {
       self->stopped_ = true;
-      self->timer_.cancel();
+      self->NoWake();
       self->CloseConnection();
     });
   }
@@ -157,7 +174,66 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
     return stats_;
   }
 
+  // From the engine's ticker, any thread: wakes the link if it is due.
+  void MaybeTick(int64_t now_ns) {
+    if (wake_ns_.load(std::memory_order_relaxed) > now_ns) return;
+    if (tick_posted_.exchange(true)) return;
+    asio::post(strand_, [self = shared_from_this()] { self->Tick(); });
+  }
+
  private:
+  static int64_t Ns(SteadyTime t) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  }
+
+  void WakeAt(Wake w, SteadyTime at) {
+    wake_ = w;
+    wake_at_ = at;
+    wake_ns_.store(Ns(at), std::memory_order_relaxed);
+  }
+
+  void NoWake() {
+    wake_ = Wake::kNone;
+    wake_ns_.store(std::numeric_limits<int64_t>::max(), std::memory_order_relaxed);
+  }
+
+  void Tick() {
+    tick_posted_ = false;
+    if (stopped_ || wake_ == Wake::kNone) return;
+    SteadyTime now = e_.clock_.Now();
+    if (now < wake_at_) return;
+    Wake w = wake_;
+    NoWake();
+    switch (w) {
+      case Wake::kConnectTimeout: {
+        ++gen_;
+        boost::system::error_code ignored;
+        socket_.close(ignored);
+        ConnectFailed(LinkError{LinkError::Kind::kConnect, 0, "connect: timed out"});
+        break;
+      }
+      case Wake::kReconnect:
+        Count([](LinkStats& s) { ++s.reconnects; });
+        Connect();
+        break;
+      case Wake::kSchedule:
+        Schedule();
+        break;
+      case Wake::kReplyTimeout:
+        ReplyTimedOut();
+        break;
+      case Wake::kRepeek:
+        if (now >= deadline_) {
+          ReplyTimedOut();
+        } else {
+          OnReadable(gen_, pending_.unit, pending_.fc, pending_.count, pending_.out);
+        }
+        break;
+      case Wake::kNone:
+        break;
+    }
+  }
+
   bool is_tcp() const { return s_.transport == LinkSettings::Transport::kTcp; }
 
   template <typename F>
@@ -233,18 +309,11 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
 
   void ConnectTo(tcp::endpoint ep) {
     uint64_t gen = ++gen_;
-    timer_.expires_after(Millis(std::max(1000, s_.timeout_ms)));
-    timer_.async_wait([self = shared_from_this(), gen](boost::system::error_code ec) {
-      if (ec || gen != self->gen_) return;
-      ++self->gen_;
-      boost::system::error_code ignored;
-      self->socket_.close(ignored);
-      self->ConnectFailed(LinkError{LinkError::Kind::kConnect, 0, "connect: timed out"});
-    });
+    WakeAt(Wake::kConnectTimeout, e_.clock_.Now() + Millis(std::max(1000, s_.timeout_ms)));
     socket_.async_connect(ep, [self = shared_from_this(), gen](boost::system::error_code ec) {
       if (gen != self->gen_ || self->stopped_) return;
       ++self->gen_;
-      self->timer_.cancel();
+      self->NoWake();
       if (ec) {
         boost::system::error_code ignored;
         self->socket_.close(ignored);
@@ -324,13 +393,8 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
     SetStatus(LinkStatus::kDown);
     for (auto& u : units_)
       e_.sink_.OnPollError(u.s.car, LinkError{LinkError::Kind::kNotConnected, 0, err.detail});
-    uint64_t gen = ++gen_;
-    timer_.expires_after(Millis(delay));
-    timer_.async_wait([self = shared_from_this(), gen](boost::system::error_code ec) {
-      if (ec || gen != self->gen_) return;
-      self->Count([](LinkStats& s) { ++s.reconnects; });
-      self->Connect();
-    });
+    ++gen_;
+    WakeAt(Wake::kReconnect, e_.clock_.Now() + Millis(delay));
   }
 
   void CloseConnection() {
@@ -374,16 +438,13 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
     });
     size_t idx = static_cast<size_t>(next - units_.begin());
     SteadyTime now = e_.clock_.Now();
-    if (next->next_due <= now) {
+    // Due before the next tick: poll now rather than up to a tick late. A
+    // poll a few milliseconds early costs nothing; a wake-up does.
+    if (next->next_due <= now + kTick) {
       PollUnit(idx);
       return;
     }
-    uint64_t gen = ++gen_;
-    timer_.expires_at(asio::steady_timer::time_point(next->next_due.time_since_epoch()));
-    timer_.async_wait([self = shared_from_this(), gen](boost::system::error_code ec) {
-      if (ec || gen != self->gen_) return;
-      self->Schedule();
-    });
+    WakeAt(Wake::kSchedule, next->next_due);
   }
 
   void PollUnit(size_t idx) {
@@ -548,12 +609,7 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
       if (is_tcp()) FlushTcp();
     }
     if (s_.gap_ms > 0) {
-      uint64_t gen = ++gen_;
-      timer_.expires_after(Millis(s_.gap_ms));
-      timer_.async_wait([self = shared_from_this(), gen](boost::system::error_code ec) {
-        if (ec || gen != self->gen_) return;
-        self->Schedule();
-      });
+      WakeAt(Wake::kSchedule, e_.clock_.Now() + Millis(s_.gap_ms));
     } else {
       Schedule();
     }
@@ -570,23 +626,24 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
       return;
     }
     uint64_t gen = ++gen_;
-    timer_.expires_after(Millis(s_.timeout_ms));
-    timer_.async_wait([self = shared_from_this(), gen](boost::system::error_code ec) {
-      if (ec || gen != self->gen_) return;
-      ++self->gen_;
-      self->socket_.cancel();
-      uint8_t peek[kMaxAdu];
-      ssize_t n = ::recv(self->socket_.native_handle(), peek, sizeof peek, MSG_PEEK | MSG_DONTWAIT);
-      if (n > 0) {
-        self->BlockDone(LinkError{LinkError::Kind::kBadFrame, 0,
-                                  "short reply: " + std::to_string(n) + " bytes, then silence"});
-      } else {
-        self->BlockDone(
-            LinkError{LinkError::Kind::kTimeout, 0,
-                      "no reply within " + std::to_string(self->s_.timeout_ms) + " ms"});
-      }
-    });
+    pending_ = Pending{unit, fc, b.count, out};
+    deadline_ = e_.clock_.Now() + Millis(s_.timeout_ms);
+    WakeAt(Wake::kReplyTimeout, deadline_);
     WaitReply(gen, unit, fc, b.count, out);
+  }
+
+  void ReplyTimedOut() {
+    ++gen_;
+    socket_.cancel();
+    uint8_t peek[kMaxAdu];
+    ssize_t n = ::recv(socket_.native_handle(), peek, sizeof peek, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0) {
+      BlockDone(LinkError{LinkError::Kind::kBadFrame, 0,
+                          "short reply: " + std::to_string(n) + " bytes, then silence"});
+    } else {
+      BlockDone(LinkError{LinkError::Kind::kTimeout, 0,
+                          "no reply within " + std::to_string(s_.timeout_ms) + " ms"});
+    }
   }
 
   // Waits until a whole reply frame is in the socket, so libmodbus's
@@ -597,7 +654,7 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
       if (gen != self->gen_ || self->stopped_) return;
       if (ec) {
         ++self->gen_;
-        self->timer_.cancel();
+        self->NoWake();
         self->BlockDone(LinkError{LinkError::Kind::kIo, 0, "wait: " + ec.message()});
         return;
       }
@@ -611,7 +668,7 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
     ssize_t n = ::recv(fd, adu, sizeof adu, MSG_PEEK | MSG_DONTWAIT);
     auto fail = [&](LinkError err) {
       ++gen_;
-      timer_.cancel();
+      NoWake();
       BlockDone(std::move(err));
     };
     if (n == 0) return fail(LinkError{LinkError::Kind::kIo, 0, "connection closed by peer"});
@@ -633,20 +690,15 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
         int rc = modbus_receive_confirmation(ctx_, adu);
         if (rc < 0) return fail(ErrorFromErrno(errno, "receive"));
         ++gen_;
-        timer_.cancel();
+        NoWake();
         BlockDone(ParseReadReply(adu, rc, 7, tid_, unit, fc, count, out));
         return;
       }
     }
-    // A partial frame: look again shortly. Waiting for readability again
-    // would fire at once (the bytes already there keep the socket readable)
-    // and spin an I/O thread while a slow controller dribbles its reply.
-    retry_timer_.expires_after(std::chrono::milliseconds(1));
-    retry_timer_.async_wait(
-        [self = shared_from_this(), gen, unit, fc, count, out](boost::system::error_code ec) {
-          if (ec || gen != self->gen_ || self->stopped_) return;
-          self->OnReadable(gen, unit, fc, count, out);
-        });
+    // A partial frame: look again at the next tick. Waiting for readability
+    // again would fire at once (the bytes already there keep the socket
+    // readable) and spin an I/O thread while a slow controller dribbles.
+    WakeAt(Wake::kRepeek, std::min(deadline_, e_.clock_.Now()));
   }
 
   void FlushTcp() {
@@ -687,8 +739,21 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
   Impl& e_;
   const LinkSettings s_;
   asio::strand<asio::io_context::executor_type> strand_;
-  asio::steady_timer timer_;        // schedule, deadline, backoff
-  asio::steady_timer retry_timer_;  // re-reading a partial frame
+  // What the link waits for besides I/O, and until when. The engine's
+  // ticker looks at wake_ns_ every tick and posts Tick() once it is due,
+  // so links arm no timers of their own (a timer per poll showed up as
+  // timerfd_settime churn at thousands of cars).
+  Wake wake_ = Wake::kNone;
+  SteadyTime wake_at_{};
+  std::atomic<int64_t> wake_ns_{std::numeric_limits<int64_t>::max()};
+  std::atomic<bool> tick_posted_{false};
+  struct Pending {
+    int unit = 0;
+    int fc = 0;
+    uint16_t count = 0;
+    uint16_t* out = nullptr;
+  } pending_;
+  SteadyTime deadline_{};
   tcp::socket socket_;
   modbus_t* ctx_ = nullptr;
   Backoff backoff_;
@@ -712,7 +777,23 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
 
   mutable std::mutex stats_mu_;
   LinkStats stats_;
-};
+};  // namespace lg::drivers
+
+void PollEngine::Impl::StartTicker() {
+  ticker_.expires_after(kTick);
+  ticker_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    int64_t now =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.Now().time_since_epoch())
+            .count();
+    {
+      std::lock_guard lock(mu_);
+      if (stopped_) return;
+      for (auto& [id, link] : links_) link->MaybeTick(now);
+    }
+    StartTicker();
+  });
+}
 
 Status PollEngine::Impl::Reconcile(const std::vector<LinkSettings>& links,
                                    const std::vector<UnitSettings>& units) {
@@ -757,6 +838,7 @@ void PollEngine::Impl::Stop() {
     for (auto& [id, link] : links_) link->Shutdown();
     links_.clear();
   }
+  asio::post(io_, [this] { ticker_.cancel(); });
   work_.reset();
   serial_pool_.join();
   // Links close their sockets on their strands; then the context runs dry.

@@ -7,14 +7,22 @@
 //
 // The map also plans the reads: the fewest Modbus requests that cover every
 // polled field (`poll_blocks`), and separately the controller-info fields
-// read once after each (re)connect (`info_blocks`). Only read tables exist
-// here (function codes 01-04); a map cannot ask for anything else.
+// read once after each (re)connect (`info_blocks`). Fields of one table are
+// merged into one block while the block stays within the protocol's limit
+// (125 registers, 2000 bits) and no two neighbours are more than `max_gap`
+// registers apart (16 x max_gap bits on coil and discrete tables). Only read
+// tables exist here (function codes 01-04); a map cannot ask for anything
+// else.
+//
+// Decoding allocates nothing for the poll (DecodePoll is on the hot path);
+// everything it needs is worked out once, in Build().
 //
 // Ownership: a RegisterMap is an immutable value once built; share it with
 // std::shared_ptr<const RegisterMap>.
 // Thread-safety: all const methods are safe from any thread.
 #pragma once
 
+#include <bitset>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -34,21 +42,30 @@ enum class Table : uint8_t {
   kInputRegisters = 4,
 };
 
+// Unread registers a block may swallow between two fields when that saves a
+// request. Some controllers answer "illegal data address" for holes in their
+// map; such a make sets max_gap = 0.
+inline constexpr int kDefaultMaxGap = 16;
+
 enum class ValueType : uint8_t { kBit, kInt16, kUint16, kInt32, kUint32, kFloat32, kAscii };
 enum class WordOrder : uint8_t { kHighFirst, kLowFirst };
 
+// Where one field lives and how to read it. Build() checks it: flags are
+// kBit, numbers are int/uint/float types, kModel is kAscii; coil and discrete
+// tables hold kBit only and there `address` is the bit (bit stays 0).
 struct FieldSpec {
   Field field;
   Table table;
-  uint16_t address = 0;   // 0-based protocol address of the (first) register or bit
+  uint16_t address = 0;  // 0-based protocol address of the (first) register or bit
   ValueType type = ValueType::kUint16;
-  WordOrder word_order = WordOrder::kHighFirst;  // 32-bit types only
+  // 32-bit types only: which register holds the high 16 bits.
+  WordOrder word_order = WordOrder::kHighFirst;
   int bit = 0;            // kBit on a register table: bit number 0..15
   bool inverted = false;  // kBit: the make reports the opposite sense
   double scale = 1.0;     // numeric: value = raw * scale + offset
   double offset = 0.0;
-  int chars = 0;          // kAscii: number of characters (2 per register)
-  int line = 0;           // line in the map file (0 for built-in)
+  int chars = 0;  // kAscii: number of characters (2 per register)
+  int line = 0;   // line in the map file (0 for built-in)
 
   // Registers (or bits, on coil/discrete tables) this field occupies.
   int width() const;
@@ -65,6 +82,8 @@ struct ReadBlock {
   Table table;
   uint16_t address;
   uint16_t count;  // registers, or bits for coils / discrete inputs
+
+  friend bool operator==(const ReadBlock&, const ReadBlock&) = default;
 };
 
 // The raw answer to one ReadBlock: one uint16 per register, or one 0/1 per
@@ -87,18 +106,27 @@ class RegisterMap {
   const std::vector<ReadBlock>& poll_blocks() const { return poll_blocks_; }
   const std::vector<ReadBlock>& info_blocks() const { return info_blocks_; }
 
-  // Fills `out` from the answers to poll_blocks(), in the same order. Leaves
-  // read_at/wall_at alone. Fails (not recoverable) if a block has the wrong
-  // size.
+  // Fills `out` from the answers to poll_blocks(), in the same order:
+  // overwrites every field of `out` but read_at/wall_at, so a field the map
+  // lacks is absent, as is a float32 that is NaN or infinite. Fails (not
+  // recoverable) if a block is missing or has the wrong size. Allocates
+  // nothing.
   Status DecodePoll(std::span<const RawBlock> raw, Sample& out) const;
-  // Same for info_blocks().
+  // Same for info_blocks(). Integer fields are rounded after scale/offset.
   Result<ControllerInfo> DecodeInfo(std::span<const RawBlock> raw) const;
 
   // Translation of a controller's own fault code; nullptr if the map has none.
   const FaultText* FaultFor(uint32_t code) const;
 
   // For map builders (the loader and tests): validates and plans the blocks.
-  // `source` names the map in messages ("ref-1" or the file path).
+  // `source` names the map in messages ("ref-1" or the file path); each
+  // problem is one line "SOURCE:LINE: reason" (LINE from FieldSpec::line,
+  // left out when 0). Refuses: two specs for one field, overlapping fields
+  // in one table (bits of one register may share it), a type that does not
+  // suit the field or table, a bit out of 0..15, a field wider than one
+  // request, a bad fault table (duplicate or zero code, empty text, severity
+  // not critical|major|minor), max_gap outside 0..125, and a map with no
+  // polled field.
   static Result<std::shared_ptr<const RegisterMap>> Build(std::string name, std::string source,
                                                           std::vector<FieldSpec> fields,
                                                           std::vector<FaultText> faults,
@@ -110,13 +138,24 @@ class RegisterMap {
   std::vector<FaultText> faults_;
   std::vector<ReadBlock> poll_blocks_;
   std::vector<ReadBlock> info_blocks_;
-  // For each field in fields_: which block it is in and its offset there.
+  std::bitset<kFieldCount> provided_;
+  // One field's decoding, worked out by Build(): which block, where in it,
+  // and how to turn the raw words into a value.
   struct Slot {
-    int block = -1;
-    int offset = 0;
-    bool info = false;
+    Field field;
+    ValueType type;
+    WordOrder word_order;
+    bool bit_table;  // coil / discrete: one 0/1 entry per bit
+    bool inverted;
+    uint8_t bit;
+    uint16_t block;
+    uint16_t offset;
+    int chars;
+    double scale;
+    double offset_value;
   };
-  std::vector<Slot> slots_;
+  std::vector<Slot> poll_slots_;
+  std::vector<Slot> info_slots_;
 };
 
 }  // namespace lg::drivers

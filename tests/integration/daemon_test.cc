@@ -77,8 +77,8 @@ TEST_F(DaemonTest, RecordsOnlineOfflineAndModeChanges) {
   auto cfg = WriteConfig({{"A1", "gw", 1}, {"A2", "gw", 2}, {"A3", "gw", 3}});
   Process d = StartDaemon(cfg);
   for (const char* id : {"A1", "A2", "A3"}) {
-    EXPECT_TRUE(Eventually([&] { return HasEvent(id, "online", "online"); }, 10s))
-        << id << "\n" << d.Output();
+    EXPECT_TRUE(Eventually([&] { return HasEvent(id, "online", "online"); }, 10s)) << id << "\n"
+                                                                                   << d.Output();
   }
   EXPECT_TRUE(HasEvent("A1", "mode", "auto"));
   sim.control().Must("fault " + p_ + "/1 inspection on");
@@ -165,8 +165,7 @@ TEST_F(DaemonTest, SurvivesADeadControllerAndStopsCleanly) {
   // records the car offline and stops on SIGTERM.
   auto cfg = WriteConfig({{"A1", "gw", 1}});
   Process d = StartDaemon(cfg);
-  EXPECT_TRUE(Eventually([&] { return HasEvent("A1", "offline", "offline"); }, 10s))
-      << d.Output();
+  EXPECT_TRUE(Eventually([&] { return HasEvent("A1", "offline", "offline"); }, 10s)) << d.Output();
   EXPECT_TRUE(d.running());
   EXPECT_EQ(d.Stop(), 0) << d.Output();
 }

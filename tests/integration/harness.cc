@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -19,12 +20,27 @@ namespace lg::testing {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
+namespace {
+int FreePortOnce();
+}  // namespace
+
 std::string SourceDir() { return LG_SOURCE_DIR; }
 std::string BinaryDir() { return LG_BINARY_DIR; }
 std::string LiftsimPath() { return BinaryDir() + "/drivers/sim/liftsim"; }
 std::string DaemonPath() { return BinaryDir() + "/daemon/liftguardd"; }
 
 int FreePort() {
+  // The kernel may hand the same ephemeral port out twice in a row once it
+  // is closed again; remember what this process already took.
+  static std::set<int> taken;
+  for (;;) {
+    int port = FreePortOnce();
+    if (taken.insert(port).second) return port;
+  }
+}
+
+namespace {
+int FreePortOnce() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -36,6 +52,7 @@ int FreePort() {
   ::close(fd);
   return ntohs(a.sin_port);
 }
+}  // namespace
 
 std::string TempDir(const std::string& name) {
   fs::path p = fs::path(BinaryDir()) / "tmp" / (name + "-" + std::to_string(::getpid()));
@@ -164,8 +181,8 @@ std::map<std::string, std::string> SimControl::Pairs(const std::string& reply) {
   return out;
 }
 
-Sim::Sim(const std::vector<std::string>& tcp, const std::vector<std::string>& rtu,
-         bool stationary, const std::string& log_dir, const std::vector<std::string>& extra)
+Sim::Sim(const std::vector<std::string>& tcp, const std::vector<std::string>& rtu, bool stationary,
+         const std::string& log_dir, const std::vector<std::string>& extra)
     : control_port_(FreePort()), control_(control_port_) {
   std::vector<std::string> argv = {LiftsimPath()};
   for (const auto& t : tcp) {

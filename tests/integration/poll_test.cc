@@ -73,8 +73,8 @@ class RecordingSink : public drivers::PollSink {
     Millis worst{0};
     for (size_t i = 1; i < c.sample_times.size(); ++i) {
       if (c.sample_times[i - 1] < since) continue;
-      worst = std::max(worst, std::chrono::duration_cast<Millis>(c.sample_times[i] -
-                                                                 c.sample_times[i - 1]));
+      worst = std::max(
+          worst, std::chrono::duration_cast<Millis>(c.sample_times[i] - c.sample_times[i - 1]));
     }
     return worst;
   }
@@ -115,8 +115,8 @@ void ExpectOnlyReads(SimControl& sim) {
   auto codes = SimControl::Pairs(sim.Must("fcodes"));
   EXPECT_FALSE(codes.empty());
   for (const auto& [fc, n] : codes) {
-    EXPECT_TRUE(fc == "3" || fc == "4") << "function code " << fc << " reached the simulator " << n
-                                        << " times";
+    EXPECT_TRUE(fc == "3" || fc == "4")
+        << "function code " << fc << " reached the simulator " << n << " times";
   }
 }
 
@@ -139,12 +139,14 @@ TEST_F(PollTest, TcpReadsEveryCarAndItsValues) {
     units.push_back(Unit(10 + u, "b", u));
   }
   ASSERT_TRUE(engine.Reconcile({Tcp("a", p1), Tcp("b", p2)}, units).ok());
-  ASSERT_TRUE(Eventually([&] {
-    for (const auto& u : units) {
-      if (sink_.Samples(u.car) < 5) return false;
-    }
-    return true;
-  }, 10s));
+  ASSERT_TRUE(Eventually(
+      [&] {
+        for (const auto& u : units) {
+          if (sink_.Samples(u.car) < 5) return false;
+        }
+        return true;
+      },
+      10s));
   EXPECT_EQ(sink_.Get(2).last.floor(), -2);
   EXPECT_EQ(sink_.Get(13).last.floor(), 17);
   auto car = sink_.Get(1);
@@ -266,20 +268,19 @@ TEST_P(LinkFaultTest, IsReportedThenRecoversWithoutRestart) {
   ExpectOnlyReads(sim.control());
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    EveryKind, LinkFaultTest,
-    ::testing::Values(FaultCase{"silent", LinkError::Kind::kTimeout},
-                      FaultCase{"drop", LinkError::Kind::kIo},
-                      FaultCase{"delay 600", LinkError::Kind::kTimeout},
-                      FaultCase{"exception 4", LinkError::Kind::kException},
-                      FaultCase{"short", LinkError::Kind::kBadFrame},
-                      FaultCase{"garbage", LinkError::Kind::kBadFrame},
-                      FaultCase{"bad_tid", LinkError::Kind::kBadTransaction},
-                      FaultCase{"bytewise 100", LinkError::Kind::kBadFrame}),
-    [](const ::testing::TestParamInfo<FaultCase>& info) {
-      std::string n = info.param.kind.substr(0, info.param.kind.find(' '));
-      return n;
-    });
+INSTANTIATE_TEST_SUITE_P(EveryKind, LinkFaultTest,
+                         ::testing::Values(FaultCase{"silent", LinkError::Kind::kTimeout},
+                                           FaultCase{"drop", LinkError::Kind::kIo},
+                                           FaultCase{"delay 600", LinkError::Kind::kTimeout},
+                                           FaultCase{"exception 4", LinkError::Kind::kException},
+                                           FaultCase{"short", LinkError::Kind::kBadFrame},
+                                           FaultCase{"garbage", LinkError::Kind::kBadFrame},
+                                           FaultCase{"bad_tid", LinkError::Kind::kBadTransaction},
+                                           FaultCase{"bytewise 100", LinkError::Kind::kBadFrame}),
+                         [](const ::testing::TestParamInfo<FaultCase>& info) {
+                           std::string n = info.param.kind.substr(0, info.param.kind.find(' '));
+                           return n;
+                         });
 
 TEST_F(PollTest, DelayBelowTimeoutIsJustSlow) {
   int port = FreePort();
@@ -297,16 +298,16 @@ TEST_F(PollTest, DelayBelowTimeoutIsJustSlow) {
 TEST_F(PollTest, SimulatorRestartIsReconnected) {
   int port = FreePort();
   std::string p = std::to_string(port);
-  auto sim = std::make_unique<Sim>(std::vector<std::string>{p + ":1"},
-                                   std::vector<std::string>{}, true, dir_);
+  auto sim = std::make_unique<Sim>(std::vector<std::string>{p + ":1"}, std::vector<std::string>{},
+                                   true, dir_);
   drivers::PollEngine engine({}, sink_, SystemClock::Instance());
   ASSERT_TRUE(engine.Reconcile({Tcp("gw", port, 200)}, {Unit(1, "gw", 1)}).ok());
   ASSERT_TRUE(Eventually([&] { return sink_.Samples(1) >= 3; }, 10s));
   sim->process().Signal(SIGKILL);
   sim.reset();
   EXPECT_TRUE(Eventually([&] { return sink_.HasError(1, LinkError::Kind::kNotConnected); }, 5s));
-  sim = std::make_unique<Sim>(std::vector<std::string>{p + ":1"}, std::vector<std::string>{},
-                              true, dir_);
+  sim = std::make_unique<Sim>(std::vector<std::string>{p + ":1"}, std::vector<std::string>{}, true,
+                              dir_);
   SteadyTime back = std::chrono::steady_clock::now();
   EXPECT_TRUE(Eventually([&] { return sink_.SamplesSince(1, back) >= 3; }, 10s));
   EXPECT_EQ(sink_.Get(1).infos, 2);  // controller info is read again after reconnecting
@@ -321,10 +322,10 @@ TEST_F(PollTest, ReconcileLeavesUnchangedLinksAlone) {
   ASSERT_TRUE(Eventually([&] { return sink_.Samples(1) >= 3; }, 10s));
   SteadyTime since = std::chrono::steady_clock::now();
   // Add a unit to "a" and a whole new link "b".
-  ASSERT_TRUE(
-      engine.Reconcile({Tcp("a", p1), Tcp("b", p2)}, {Unit(1, "a", 1), Unit(2, "a", 2),
-                                                       Unit(3, "b", 1)})
-          .ok());
+  ASSERT_TRUE(engine
+                  .Reconcile({Tcp("a", p1), Tcp("b", p2)},
+                             {Unit(1, "a", 1), Unit(2, "a", 2), Unit(3, "b", 1)})
+                  .ok());
   ASSERT_TRUE(Eventually([&] { return sink_.Samples(2) >= 3 && sink_.Samples(3) >= 3; }, 10s));
   EXPECT_EQ(sink_.Get(1).infos, 1) << "car 1's link was reconnected by an unrelated change";
   EXPECT_LE(sink_.MaxGap(1, since).count(), 200 + 100);
