@@ -9,10 +9,6 @@
 
 namespace lg::drivers {
 
-namespace {
-constexpr int kTcpHeaderLength = 7;  // MBAP
-}  // namespace
-
 int MaxCount(Table table) {
   switch (table) {
     case Table::kCoils:
@@ -25,25 +21,41 @@ int MaxCount(Table table) {
   return MODBUS_MAX_READ_REGISTERS;  // 125
 }
 
-std::optional<LinkError> SendReadRequest(modbus_t* ctx, int unit, int function, uint16_t address,
-                                         uint16_t count, uint16_t tid) {
-  if (!IsReadFunction(function)) {
-    spdlog::error("refused to send Modbus function {} to unit {}: Liftguard only reads", function,
-                  unit);
-    return LinkError{LinkError::Kind::kIo, 0,
-                     "refused: function " + std::to_string(function) + " is not a read"};
-  }
+std::optional<LinkError> CheckReadOnly(int function, int unit) {
+  if (IsReadFunction(function)) return std::nullopt;
+  spdlog::error("refused to send Modbus function {} to unit {}: Liftguard only reads", function,
+                unit);
+  return LinkError{LinkError::Kind::kIo, 0,
+                   "refused: function " + std::to_string(function) + " is not a read"};
+}
+
+std::optional<LinkError> SendReadRequestTcp(int fd, int unit, int function, uint16_t address,
+                                            uint16_t count, uint16_t tid) {
+  if (auto refused = CheckReadOnly(function, unit)) return refused;
+  uint8_t adu[12] = {static_cast<uint8_t>(tid >> 8),
+                     static_cast<uint8_t>(tid & 0xff),
+                     0,
+                     0,
+                     0,
+                     6,
+                     static_cast<uint8_t>(unit),
+                     static_cast<uint8_t>(function),
+                     static_cast<uint8_t>(address >> 8),
+                     static_cast<uint8_t>(address & 0xff),
+                     static_cast<uint8_t>(count >> 8),
+                     static_cast<uint8_t>(count & 0xff)};
+  ssize_t n = ::send(fd, adu, sizeof adu, MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (n == static_cast<ssize_t>(sizeof adu)) return std::nullopt;
+  return ErrorFromErrno(n < 0 ? errno : EIO, "send");
+}
+
+std::optional<LinkError> SendReadRequestRtu(modbus_t* ctx, int unit, int function, uint16_t address,
+                                            uint16_t count) {
+  if (auto refused = CheckReadOnly(function, unit)) return refused;
   uint8_t req[6] = {static_cast<uint8_t>(unit),         static_cast<uint8_t>(function),
                     static_cast<uint8_t>(address >> 8), static_cast<uint8_t>(address & 0xff),
                     static_cast<uint8_t>(count >> 8),   static_cast<uint8_t>(count & 0xff)};
-  if (modbus_get_header_length(ctx) == kTcpHeaderLength) {
-    uint8_t adu[12] = {
-        static_cast<uint8_t>(tid >> 8), static_cast<uint8_t>(tid & 0xff), 0, 0, 0, 6};
-    std::memcpy(adu + 6, req, sizeof req);
-    ssize_t n = ::send(modbus_get_socket(ctx), adu, sizeof adu, MSG_NOSIGNAL);
-    if (n == static_cast<ssize_t>(sizeof adu)) return std::nullopt;
-    return ErrorFromErrno(n < 0 ? errno : EIO, "send");
-  }
+  // libmodbus drops RTU replies from any unit but the context's own.
   if (modbus_set_slave(ctx, unit) < 0) return ErrorFromErrno(errno, "set unit");
   if (modbus_send_raw_request(ctx, req, sizeof req) < 0) return ErrorFromErrno(errno, "send");
   return std::nullopt;

@@ -1,6 +1,12 @@
 // The Modbus wire edge: the one place a request leaves the process, and the
 // place libmodbus's -1/errno becomes a typed LinkError.
 //
+// RTU goes through libmodbus for framing, CRC and timing. TCP is framed
+// here: a read reply is one MBAP header and one PDU, taken with one recv()
+// once it is complete, where libmodbus's receive needs three select() and
+// recv() pairs per reply; bench/poll measured the difference (see
+// docs/design.md).
+//
 // Read-only is enforced here and nowhere else: SendReadRequest refuses any
 // function code but 01-04 before a byte is written, whatever the caller or
 // the configuration asks. tests/unit/link_test.cc proves that nothing else
@@ -25,16 +31,21 @@ constexpr bool IsReadFunction(int function) { return function >= 1 && function <
 // Largest count one request may ask for, by table (Modbus spec limits).
 int MaxCount(Table table);
 
-// Sends one read request. `function` must be 01-04; anything else is refused
-// with LinkError kind kIo and detail "refused: function N is not a read"
-// (and logged), and nothing is sent.
-//
-// On TCP the request carries transaction id `tid`, so a late reply to an
-// earlier request is recognised (libmodbus 3.1.6's modbus_send_raw_request
-// always sends id 0, which would make stale replies look current). On RTU
-// it goes through modbus_send_raw_request and `tid` is unused.
-std::optional<LinkError> SendReadRequest(modbus_t* ctx, int unit, int function, uint16_t address,
-                                         uint16_t count, uint16_t tid);
+// Refuses (logs, and returns kIo "refused: function N is not a read") any
+// function code but 01-04. Both senders below call it before a byte is
+// written, whatever the caller or the configuration asks.
+std::optional<LinkError> CheckReadOnly(int function, int unit);
+
+// Sends one read request over Modbus TCP on a connected socket, as one ADU
+// with transaction id `tid`, so a late reply to an earlier request is
+// recognised. (libmodbus 3.1.6's modbus_send_raw_request always sends id 0.)
+std::optional<LinkError> SendReadRequestTcp(int fd, int unit, int function, uint16_t address,
+                                            uint16_t count, uint16_t tid);
+
+// Sends one read request over Modbus RTU through libmodbus (which adds the
+// CRC and keeps the bus timing).
+std::optional<LinkError> SendReadRequestRtu(modbus_t* ctx, int unit, int function, uint16_t address,
+                                            uint16_t count);
 
 // Checks a reply ADU (as modbus_receive_confirmation returns it) against the
 // request and unpacks it into `out` (`count` entries: registers, or 0/1 per

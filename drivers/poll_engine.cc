@@ -128,14 +128,7 @@ class PollEngine::Impl {
 // constructor, Stats() and the blocking RTU work runs on strand_.
 class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
  public:
-  enum class Wake : uint8_t {
-    kNone,
-    kConnectTimeout,
-    kReconnect,
-    kSchedule,
-    kReplyTimeout,
-    kRepeek
-  };
+  enum class Wake : uint8_t { kNone, kConnectTimeout, kReconnect, kSchedule, kReplyTimeout };
 
   Link(Impl& engine, LinkSettings settings)
       : e_(engine),
@@ -221,13 +214,6 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
         break;
       case Wake::kReplyTimeout:
         ReplyTimedOut();
-        break;
-      case Wake::kRepeek:
-        if (now >= deadline_) {
-          ReplyTimedOut();
-        } else {
-          OnReadable(gen_, pending_.unit, pending_.fc, pending_.count, pending_.out);
-        }
         break;
       case Wake::kNone:
         break;
@@ -321,18 +307,6 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
         return;
       }
       self->socket_.set_option(tcp::no_delay(true), ec);
-      if (!self->ctx_) {
-        self->ctx_ = modbus_new_tcp("127.0.0.1", self->s_.port);
-      }
-      if (!self->ctx_) {
-        self->ConnectFailed(LinkError{LinkError::Kind::kConnect, 0, "modbus_new_tcp failed"});
-        return;
-      }
-      modbus_set_socket(self->ctx_, self->socket_.native_handle());
-      // Replies are only read once complete (see WaitReply), so these only
-      // bound libmodbus's own select() calls.
-      modbus_set_response_timeout(self->ctx_, 0, 50'000);
-      modbus_set_byte_timeout(self->ctx_, 0, 50'000);
       self->Connected();
     });
   }
@@ -400,7 +374,6 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
   void CloseConnection() {
     ++gen_;
     if (is_tcp()) {
-      if (ctx_) modbus_set_socket(ctx_, -1);
       boost::system::error_code ignored;
       socket_.close(ignored);
     } else if (ctx_ && !busy_) {
@@ -410,11 +383,7 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
 
   void FreeContext() {
     if (!ctx_) return;
-    if (is_tcp()) {
-      modbus_set_socket(ctx_, -1);
-    } else {
-      modbus_close(ctx_);
-    }
+    modbus_close(ctx_);
     modbus_free(ctx_);
     ctx_ = nullptr;
   }
@@ -620,34 +589,32 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
   void TransactTcp(int unit, const ReadBlock& b, uint16_t* out) {
     tid_ = static_cast<uint16_t>(tid_ + 1);
     int fc = static_cast<int>(b.table);
-    if (auto err = SendReadRequest(ctx_, unit, fc, b.address, b.count, tid_)) {
+    rx_len_ = 0;
+    if (auto err =
+            SendReadRequestTcp(socket_.native_handle(), unit, fc, b.address, b.count, tid_)) {
       if (err->kind == LinkError::Kind::kTimeout) err->kind = LinkError::Kind::kIo;
       BlockDone(err);
       return;
     }
     uint64_t gen = ++gen_;
-    pending_ = Pending{unit, fc, b.count, out};
-    deadline_ = e_.clock_.Now() + Millis(s_.timeout_ms);
-    WakeAt(Wake::kReplyTimeout, deadline_);
+    WakeAt(Wake::kReplyTimeout, e_.clock_.Now() + Millis(s_.timeout_ms));
     WaitReply(gen, unit, fc, b.count, out);
   }
 
   void ReplyTimedOut() {
     ++gen_;
     socket_.cancel();
-    uint8_t peek[kMaxAdu];
-    ssize_t n = ::recv(socket_.native_handle(), peek, sizeof peek, MSG_PEEK | MSG_DONTWAIT);
-    if (n > 0) {
+    if (rx_len_ > 0) {
       BlockDone(LinkError{LinkError::Kind::kBadFrame, 0,
-                          "short reply: " + std::to_string(n) + " bytes, then silence"});
+                          "short reply: " + std::to_string(rx_len_) + " bytes, then silence"});
     } else {
       BlockDone(LinkError{LinkError::Kind::kTimeout, 0,
                           "no reply within " + std::to_string(s_.timeout_ms) + " ms"});
     }
   }
 
-  // Waits until a whole reply frame is in the socket, so libmodbus's
-  // receive never blocks an I/O thread on a half-sent frame.
+  // Waits for the reply; bytes are taken as they come, so a controller that
+  // dribbles its reply never blocks or spins an I/O thread.
   void WaitReply(uint64_t gen, int unit, int fc, uint16_t count, uint16_t* out) {
     socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this(), gen, unit, fc, count,
                                                 out](boost::system::error_code ec) {
@@ -663,14 +630,12 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
   }
 
   void OnReadable(uint64_t gen, int unit, int fc, uint16_t count, uint16_t* out) {
-    int fd = socket_.native_handle();
-    uint8_t adu[kMaxAdu];
-    ssize_t n = ::recv(fd, adu, sizeof adu, MSG_PEEK | MSG_DONTWAIT);
     auto fail = [&](LinkError err) {
       ++gen_;
       NoWake();
       BlockDone(std::move(err));
     };
+    ssize_t n = ::recv(socket_.native_handle(), rx_ + rx_len_, sizeof rx_ - rx_len_, MSG_DONTWAIT);
     if (n == 0) return fail(LinkError{LinkError::Kind::kIo, 0, "connection closed by peer"});
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
@@ -678,27 +643,26 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
       }
       return fail(ErrorFromErrno(errno, "recv"));
     }
-    if (n >= 6) {
-      int protocol = (adu[2] << 8) | adu[3];
-      int len = (adu[4] << 8) | adu[5];
+    rx_len_ += static_cast<size_t>(n);
+    if (rx_len_ >= 6) {
+      int protocol = (rx_[2] << 8) | rx_[3];
+      int len = (rx_[4] << 8) | rx_[5];
       if (protocol != 0 || len < 2 || len > kMaxAdu - 6) {
         return fail(LinkError{LinkError::Kind::kBadFrame, 0,
                               "garbage reply (protocol " + std::to_string(protocol) + ", length " +
                                   std::to_string(len) + ")"});
       }
-      if (n >= 6 + len) {
-        int rc = modbus_receive_confirmation(ctx_, adu);
-        if (rc < 0) return fail(ErrorFromErrno(errno, "receive"));
+      size_t frame = static_cast<size_t>(6 + len);
+      if (rx_len_ >= frame) {
+        // Bytes past the frame answer nothing this link asked; they are
+        // dropped with the frame (FlushTcp takes any still in flight).
         ++gen_;
         NoWake();
-        BlockDone(ParseReadReply(adu, rc, 7, tid_, unit, fc, count, out));
+        BlockDone(ParseReadReply(rx_, static_cast<int>(frame), 7, tid_, unit, fc, count, out));
         return;
       }
     }
-    // A partial frame: look again at the next tick. Waiting for readability
-    // again would fire at once (the bytes already there keep the socket
-    // readable) and spin an I/O thread while a slow controller dribbles.
-    WakeAt(Wake::kRepeek, std::min(deadline_, e_.clock_.Now()));
+    WaitReply(gen, unit, fc, count, out);
   }
 
   void FlushTcp() {
@@ -715,7 +679,7 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
       uint16_t words[kMaxBlockWords];
       uint8_t adu[MODBUS_RTU_MAX_ADU_LENGTH];
       int fc = static_cast<int>(b.table);
-      auto err = SendReadRequest(self->ctx_, unit, fc, b.address, b.count, 0);
+      auto err = SendReadRequestRtu(self->ctx_, unit, fc, b.address, b.count);
       if (!err) {
         int rc = modbus_receive_confirmation(self->ctx_, adu);
         if (rc < 0) {
@@ -747,15 +711,10 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
   SteadyTime wake_at_{};
   std::atomic<int64_t> wake_ns_{std::numeric_limits<int64_t>::max()};
   std::atomic<bool> tick_posted_{false};
-  struct Pending {
-    int unit = 0;
-    int fc = 0;
-    uint16_t count = 0;
-    uint16_t* out = nullptr;
-  } pending_;
-  SteadyTime deadline_{};
   tcp::socket socket_;
-  modbus_t* ctx_ = nullptr;
+  modbus_t* ctx_ = nullptr;  // RTU only
+  uint8_t rx_[kMaxAdu];      // TCP: the reply being received
+  size_t rx_len_ = 0;
   Backoff backoff_;
   std::optional<LinkError> last_connect_error_;
   LinkStatus status_ = LinkStatus::kConnecting;

@@ -69,12 +69,12 @@ struct UnitSettings {
 // answered "no") are kept apart from transport failures.
 struct LinkError {
   enum class Kind : uint8_t {
-    kNotConnected,  // the link is down or reconnecting
-    kConnect,       // connecting failed
-    kTimeout,       // no reply within timeout_ms
-    kIo,            // connection reset / closed / write failed
-    kException,     // a Modbus exception reply; see exception_code
-    kBadFrame,      // short, garbage, bad CRC, wrong byte count or function
+    kNotConnected,    // the link is down or reconnecting
+    kConnect,         // connecting failed
+    kTimeout,         // no reply within timeout_ms
+    kIo,              // connection reset / closed / write failed
+    kException,       // a Modbus exception reply; see exception_code
+    kBadFrame,        // short, garbage, bad CRC, wrong byte count or function
     kBadTransaction,  // a reply to some other request (transaction id / unit)
   };
   Kind kind = Kind::kTimeout;

@@ -1,6 +1,8 @@
 // Backoff, the wire edge (reply parsing, errno mapping) and the read-only
 // guarantee.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -43,8 +45,13 @@ TEST(Backoff, TwoLinksDoNotRetryInLockstep) {
 
 // A TCP reply ADU: MBAP + PDU.
 std::vector<uint8_t> TcpReply(uint16_t tid, uint8_t unit, std::vector<uint8_t> pdu) {
-  std::vector<uint8_t> a = {static_cast<uint8_t>(tid >> 8), static_cast<uint8_t>(tid), 0, 0, 0,
-                            static_cast<uint8_t>(pdu.size() + 1), unit};
+  std::vector<uint8_t> a = {static_cast<uint8_t>(tid >> 8),
+                            static_cast<uint8_t>(tid),
+                            0,
+                            0,
+                            0,
+                            static_cast<uint8_t>(pdu.size() + 1),
+                            unit};
   a.insert(a.end(), pdu.begin(), pdu.end());
   return a;
 }
@@ -102,21 +109,33 @@ TEST(ErrorFromErrno, KeepsExceptionsApartFromTransport) {
 }
 
 TEST(ReadOnly, WriteFunctionCodesAreRefusedBeforeAnythingIsSent) {
-  // An unconnected context: if anything were sent, send() would fail with
-  // EBADF and the error would say "send"; the guard must refuse first.
-  modbus_t* ctx = modbus_new_tcp("127.0.0.1", 1);
-  ASSERT_NE(ctx, nullptr);
+  // A socket pair stands in for the connection: whatever is sent can be
+  // read back from the other end, so "nothing was sent" is observable.
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  modbus_t* rtu = modbus_new_rtu("/dev/null", 9600, 'N', 8, 1);
+  ASSERT_NE(rtu, nullptr);
   for (int fc : {0, 5, 6, 7, 8, 15, 16, 17, 20, 21, 22, 23, 43, 0x80 | 4}) {
-    auto err = SendReadRequest(ctx, 1, fc, 0, 1, 1);
+    auto err = SendReadRequestTcp(sv[0], 1, fc, 0, 1, 1);
     ASSERT_TRUE(err) << fc;
     EXPECT_NE(err->detail.find("refused"), std::string::npos) << fc << ": " << err->detail;
+    auto rerr = SendReadRequestRtu(rtu, 1, fc, 0, 1);
+    ASSERT_TRUE(rerr) << fc;
+    EXPECT_NE(rerr->detail.find("refused"), std::string::npos) << fc;
   }
+  uint8_t buf[64];
+  EXPECT_EQ(::recv(sv[1], buf, sizeof buf, MSG_DONTWAIT), -1) << "a refused request was sent";
+  // The read codes go out, as one MBAP frame each.
   for (int fc : {1, 2, 3, 4}) {
-    auto err = SendReadRequest(ctx, 1, fc, 0, 1, 1);
-    ASSERT_TRUE(err);
-    EXPECT_EQ(err->detail.find("refused"), std::string::npos) << fc;
+    ASSERT_FALSE(SendReadRequestTcp(sv[0], 7, fc, 0x1234, 13, 0x0102)) << fc;
+    ASSERT_EQ(::recv(sv[1], buf, sizeof buf, 0), 12);
+    std::vector<uint8_t> got(buf, buf + 12);
+    EXPECT_EQ(got, (std::vector<uint8_t>{1, 2, 0, 0, 0, 6, 7, static_cast<uint8_t>(fc), 0x12, 0x34,
+                                         0, 13}));
   }
-  modbus_free(ctx);
+  modbus_free(rtu);
+  ::close(sv[0]);
+  ::close(sv[1]);
 }
 
 // The guard above is only a guarantee if nothing goes around it: outside
