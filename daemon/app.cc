@@ -173,6 +173,7 @@ class App::Impl : public drivers::PollSink {
   // Must hold mu_. Assigns stable handles, updates the live state, then
   // hands the engine the new links and units.
   Status ApplyLocked(const Config& cfg) {
+    for (const auto& w : cfg.warnings) spdlog::warn("{}", w);
     comms_lost_ms_ = cfg.polling.comms_lost_after_ms;
     std::vector<drivers::LinkSettings> links;
     for (const auto& l : cfg.links) {

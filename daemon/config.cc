@@ -861,8 +861,12 @@ class Loader {
       if (c.backup == c.id) {
         problems_.Add(backup_lines[i], "contractor '" + c.id + "' cannot be its own backup");
       } else if (ids.count(c.backup) == 0) {
-        problems_.Add(backup_lines[i], "contractor '" + c.id + "' has backup '" + c.backup +
-                                           "', which no [[contractor]] defines");
+        // A rescue station may be named before it is set up; the file still
+        // loads, and the warning says what it costs.
+        config_.warnings.push_back(config_.path + ":" + std::to_string(backup_lines[i]) +
+                                   ": contractor '" + c.id + "' has backup '" + c.backup +
+                                   "', which no [[contractor]] defines: escalations to "
+                                   "contractor:backup for its elevators reach nobody");
       }
     }
   }

@@ -188,6 +188,10 @@ struct Config {
   std::optional<SmtpConfig> smtp;
   std::optional<MqttConfig> mqtt;
   std::vector<EscalationStep> escalation;
+  // "FILE:LINE: text" for what loads but deserves a person's look (e.g. a
+  // backup contractor that is not defined, so escalations to it reach
+  // nobody). Printed by --check-config and logged at start and reload.
+  std::vector<std::string> warnings;
 
   // nullptr if there is no such link.
   const LinkConfig* FindLink(const std::string& id) const;
