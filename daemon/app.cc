@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "daemon/alarm_service.h"
 #include "db/database.h"
 #include "db/event_store.h"
 #include "drivers/poll_engine.h"
@@ -44,6 +45,7 @@ class App::Impl : public drivers::PollSink {
         db_(std::move(db)),
         events_(std::make_unique<db::EventLog>(*db_)),
         strand_(asio::make_strand(io_)),
+        alarms_(std::make_unique<AlarmService>(strand_, *db_, clock_, config_.rules)),
         sweep_(strand_),
         watchdog_(io_),
         signals_(io_) {}
@@ -58,6 +60,9 @@ class App::Impl : public drivers::PollSink {
     es.serial_threads = config_.polling.serial_threads;
     engine_ = std::make_unique<drivers::PollEngine>(es, *this, clock_);
     started_at_ = clock_.Now();
+    if (Status st = alarms_->Start([this](const std::string& id) { return Redetected(id); }); !st) {
+      return st;
+    }
     if (Status st = ApplyLocked(config_); !st) return st;
     // The sweep timer is the work that keeps io_ running until Stop().
     asio::post(strand_, [this] { Sweep(); });
@@ -168,6 +173,9 @@ class App::Impl : public drivers::PollSink {
   std::unique_ptr<db::EventLog> events_;
   LiveState state_;
   std::unique_ptr<drivers::PollEngine> engine_;
+  asio::io_context io_;
+  asio::strand<asio::io_context::executor_type> strand_;  // the rules strand
+  std::unique_ptr<AlarmService> alarms_;
 
  private:
   // Must hold mu_. Assigns stable handles, updates the live state, then
@@ -197,6 +205,7 @@ class App::Impl : public drivers::PollSink {
     }
     std::vector<drivers::UnitSettings> units;
     std::vector<CarState> cars;
+    std::vector<std::pair<std::string, RulesConfig>> per_elevator_rules;
     for (const auto& e : cfg.elevators) {
       auto [it, fresh] = handles_.try_emplace(e.id, next_handle_);
       if (fresh) ++next_handle_;
@@ -214,10 +223,39 @@ class App::Impl : public drivers::PollSink {
       c.building = e.building;
       c.link = e.link;
       c.unit = e.unit;
+      c.rules = e.rules;
+      c.map_identity = units.back().map.get();
+      c.detector = MakeDetector(e, *units.back().map, cfg.polling.comms_lost_after_ms);
+      per_elevator_rules.emplace_back(e.id, e.rules);
       cars.push_back(std::move(c));
     }
     state_.SetCars(std::move(cars));
+    alarms_->SetRules(cfg.rules, per_elevator_rules);
+    for (const auto& c : state_.Snapshot()) {
+      if (!c.detector) continue;
+      for (const auto& d : c.detector->disabled()) {
+        spdlog::warn("elevator {}: {}{}{} disabled: {}", c.id, AlarmTypeName(d.type),
+                     d.subtype.empty() ? "" : "/", d.subtype, d.reason);
+      }
+    }
     return engine_->Reconcile(links, units);
+  }
+
+  std::shared_ptr<rules::CarDetector> MakeDetector(const ElevatorConfig& e,
+                                                   const drivers::RegisterMap& map,
+                                                   int comms_lost_ms) {
+    rules::CarProfile p;
+    p.rated_speed_mm_s = e.rated_speed_mm_s;
+    for (int f = 0; f < kFieldCount; ++f) {
+      if (map.Provides(static_cast<Field>(f))) p.provided.set(f);
+    }
+    auto keep = e.register_map ? e.register_map : drivers::RegisterMap::Ref1();
+    p.fault_text = [keep](uint32_t code) -> std::optional<rules::FaultInfo> {
+      const drivers::FaultText* t = keep->FaultFor(code);
+      if (!t) return std::nullopt;
+      return rules::FaultInfo{t->text, SeverityFromName(t->severity).value_or(Severity::kMajor)};
+    };
+    return std::make_shared<rules::CarDetector>(std::move(p), e.rules, clock_.Now(), comms_lost_ms);
   }
 
   // ---- state strand -------------------------------------------------------
@@ -232,16 +270,22 @@ class App::Impl : public drivers::PollSink {
   // Engine threads. Events are built under the live-state lock only when
   // something changed, so the common case copies no strings.
   void ApplySample(uint32_t car, const Sample& s) {
+    thread_local std::vector<rules::Finding> findings;
+    findings.clear();
+    std::string id;
+    bool mode_changed = false;
     state_.Update(car, [&](CarState& c) {
       Mode mode = s.mode();
       if (!c.online) {
         events_->Append({s.wall_at, "", c.id, "online",
                          c.has_sample || c.offline_recorded ? "offline" : "unknown", "online", ""});
         c.offline_recorded = false;
+        c.answering_since = s.read_at;
       }
       if (mode != c.mode) {
         events_->Append({s.wall_at, "", c.id, "mode", std::string(ModeName(c.mode)),
                          std::string(ModeName(mode)), ""});
+        mode_changed = c.has_sample;
       }
       c.online = true;
       c.has_sample = true;
@@ -251,32 +295,72 @@ class App::Impl : public drivers::PollSink {
       c.updated_at = s.wall_at;
       c.last_error.reset();
       ++c.polls_ok;
+      if (c.detector) c.detector->OnSample(s, findings);
+      if (!findings.empty() || mode_changed) id = c.id;
     });
+    if (mode_changed) alarms_->PostModeChange(id, s);
+    if (!findings.empty()) alarms_->PostFindings(id, findings, s);
+  }
+
+  // For the restart reconciliation: what the car's detectors hold raised,
+  // once the car has answered longer than its longest sustained threshold.
+  std::optional<std::vector<AlarmType>> Redetected(const std::string& id) {
+    std::optional<std::vector<AlarmType>> out;
+    SteadyTime now = clock_.Now();
+    state_.UpdateAll([&](CarState& c) {
+      if (c.id != id || !c.online || !c.detector) return;
+      if (now - c.answering_since < std::chrono::seconds(LongestSustained(c.rules) + 1)) return;
+      out.emplace();
+      for (int t = 0; t < kAlarmTypeCount; ++t) {
+        if (c.detector->raised(static_cast<AlarmType>(t)))
+          out->push_back(static_cast<AlarmType>(t));
+      }
+    });
+    return out;
+  }
+
+  static int LongestSustained(const RulesConfig& r) {
+    return std::max({r.trapped_between_floors_s, r.trapped_at_floor_s, r.trapped_alarm_button_s,
+                     r.trapped_power_loss_s, r.door_open_while_moving_s, r.overspeed_s,
+                     r.stop_outside_door_zone_s, r.safety_circuit_open_s, r.door_lock_fault_s,
+                     r.power_failure_s, r.brake_fault_s, r.controller_fault_s,
+                     r.door_open_too_long_s, r.controller_frozen_s});
   }
 
   void ApplyInfo(uint32_t car, const ControllerInfo& info) {
+    std::optional<int> configured_speed, floor_min, floor_max;
     std::string id;
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& [eid, h] : handles_) {
+        if (h == car) id = eid;
+      }
+      if (const ElevatorConfig* e = FindElevator(id)) {
+        configured_speed = e->rated_speed_mm_s;
+        floor_min = e->floor_min;
+        floor_max = e->floor_max;
+      }
+    }
     state_.Update(car, [&](CarState& c) {
-      id = c.id;
       c.info = info;
+      // The configuration wins; the controller's rated speed is used only
+      // when the configuration gives none.
+      if (!configured_speed && info.rated_speed_mm_s && c.detector) {
+        c.detector->SetRatedSpeed(*info.rated_speed_mm_s);
+      }
     });
-    const ElevatorConfig* e = FindElevator(id);
-    if (!e) return;
-    // The configuration wins; a mismatch is worth one warning per car.
-    if (warned_info_.insert(id).second) {
-      if (e->rated_speed_mm_s && info.rated_speed_mm_s &&
-          *e->rated_speed_mm_s != *info.rated_speed_mm_s) {
-        spdlog::warn("elevator {}: controller reports rated speed {} mm/s, configuration says {}",
-                     id, *info.rated_speed_mm_s, *e->rated_speed_mm_s);
-      }
-      if (e->floor_min && info.bottom_floor && *e->floor_min != *info.bottom_floor) {
-        spdlog::warn("elevator {}: controller reports bottom floor {}, configuration says {}", id,
-                     *info.bottom_floor, *e->floor_min);
-      }
-      if (e->floor_max && info.top_floor && *e->floor_max != *info.top_floor) {
-        spdlog::warn("elevator {}: controller reports top floor {}, configuration says {}", id,
-                     *info.top_floor, *e->floor_max);
-      }
+    if (id.empty() || !warned_info_.insert(id).second) return;  // a warning once per car
+    if (configured_speed && info.rated_speed_mm_s && *configured_speed != *info.rated_speed_mm_s) {
+      spdlog::warn("elevator {}: controller reports rated speed {} mm/s, configuration says {}", id,
+                   *info.rated_speed_mm_s, *configured_speed);
+    }
+    if (floor_min && info.bottom_floor && *floor_min != *info.bottom_floor) {
+      spdlog::warn("elevator {}: controller reports bottom floor {}, configuration says {}", id,
+                   *info.bottom_floor, *floor_min);
+    }
+    if (floor_max && info.top_floor && *floor_max != *info.top_floor) {
+      spdlog::warn("elevator {}: controller reports top floor {}, configuration says {}", id,
+                   *info.top_floor, *floor_max);
     }
   }
 
@@ -287,7 +371,19 @@ class App::Impl : public drivers::PollSink {
     SteadyTime now = clock_.Now();
     WallTime wall = clock_.WallNow();
     auto limit = Millis(comms_lost_ms_.load());
+    struct Found {
+      std::string id;
+      std::vector<rules::Finding> findings;
+      Sample last;
+    };
+    std::vector<Found> found;
+    std::vector<rules::Finding> f;
     state_.UpdateAll([&](CarState& c) {
+      if (c.detector) {
+        f.clear();
+        c.detector->OnTime(now, wall, f);
+        if (!f.empty()) found.push_back({c.id, f, c.last});
+      }
       bool silent = c.has_sample ? now - c.last_reply >= limit : now - started_at_ >= limit;
       if (!silent) return;
       if (c.online) {
@@ -302,6 +398,8 @@ class App::Impl : public drivers::PollSink {
                          c.last_error ? c.last_error->detail : "no reply since start"});
       }
     });
+    for (auto& x : found) alarms_->PostFindings(x.id, std::move(x.findings), x.last);
+    alarms_->Tick();
     if (stopping_) return;
     sweep_.expires_after(kSweepPeriod);
     sweep_.async_wait([this](boost::system::error_code ec) {
@@ -336,8 +434,6 @@ class App::Impl : public drivers::PollSink {
   }
 
   std::mutex mu_;  // guards config_, handles_, started_/stopped_
-  asio::io_context io_;
-  asio::strand<asio::io_context::executor_type> strand_;
   asio::steady_timer sweep_;
   asio::steady_timer watchdog_;
   asio::signal_set signals_;
@@ -349,7 +445,7 @@ class App::Impl : public drivers::PollSink {
   SteadyTime started_at_{};
   std::map<std::string, uint32_t> handles_;
   uint32_t next_handle_ = 1;
-  static constexpr Millis kSweepPeriod{1000};
+  static constexpr Millis kSweepPeriod{250};
   std::atomic<int> comms_lost_ms_{10000};
   std::set<std::string> warned_info_;  // state strand only
 

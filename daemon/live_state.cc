@@ -17,6 +17,11 @@ void LiveState::SetCars(std::vector<CarState> cars) {
       kept.building = c.building;
       kept.link = c.link;
       kept.unit = c.unit;
+      if (!(kept.rules == c.rules) || kept.map_identity != c.map_identity || !kept.detector) {
+        kept.detector = std::move(c.detector);
+        kept.rules = c.rules;
+        kept.map_identity = c.map_identity;
+      }
       next.push_back(std::move(kept));
     } else {
       next.push_back(std::move(c));

@@ -19,6 +19,8 @@
 #include "core/clock.h"
 #include "core/sample.h"
 #include "drivers/poll_engine.h"
+#include "rules/detector.h"
+#include "rules/rules_config.h"
 
 namespace lg {
 
@@ -41,6 +43,13 @@ struct CarState {
   WallTime updated_at{};  // last change of anything above
   uint64_t polls_ok = 0;
   uint64_t polls_failed = 0;
+  SteadyTime answering_since{};  // first valid reply of the current online spell
+
+  // The car's fault detectors, built from its map and effective rules; kept
+  // across a reload unless one of those changed. Used under the lock only.
+  std::shared_ptr<rules::CarDetector> detector;
+  RulesConfig rules;
+  const void* map_identity = nullptr;
 };
 
 class LiveState {

@@ -26,11 +26,89 @@ const std::vector<const char*>& Migrations() {
         CREATE INDEX events_elevator_at ON events(elevator, at);
         CREATE TABLE health_probe (id INTEGER PRIMARY KEY, at TEXT NOT NULL);
       )sql",
+      // 2: alarms, their history, maintenance windows
+      R"sql(
+        CREATE TABLE alarms (
+          id INTEGER PRIMARY KEY,
+          elevator TEXT NOT NULL,
+          type TEXT NOT NULL,
+          severity TEXT NOT NULL,
+          subtype TEXT NOT NULL DEFAULT '',
+          message TEXT NOT NULL DEFAULT '',
+          state TEXT NOT NULL,
+          active INTEGER NOT NULL,
+          acked INTEGER NOT NULL,
+          raised_at TEXT NOT NULL,
+          last_raised_at TEXT NOT NULL DEFAULT '',
+          cleared_at TEXT NOT NULL DEFAULT '',
+          acked_at TEXT NOT NULL DEFAULT '',
+          acked_by TEXT NOT NULL DEFAULT '',
+          ack_note TEXT NOT NULL DEFAULT '',
+          closed_at TEXT NOT NULL DEFAULT '',
+          suppressed_by TEXT NOT NULL DEFAULT '',
+          shelved_by TEXT NOT NULL DEFAULT '',
+          shelve_reason TEXT NOT NULL DEFAULT '',
+          shelved_at TEXT NOT NULL DEFAULT '',
+          shelved_until TEXT NOT NULL DEFAULT '',
+          chattering INTEGER NOT NULL DEFAULT 0,
+          raise_count INTEGER NOT NULL DEFAULT 1,
+          revision INTEGER NOT NULL,
+          updated_at TEXT NOT NULL
+        );
+        CREATE INDEX alarms_elevator ON alarms(elevator, id);
+        CREATE INDEX alarms_open ON alarms(state) WHERE state != 'closed';
+        CREATE TABLE alarm_history (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          alarm_id INTEGER NOT NULL REFERENCES alarms(id),
+          revision INTEGER NOT NULL,
+          at TEXT NOT NULL,
+          from_state TEXT NOT NULL DEFAULT '',
+          to_state TEXT NOT NULL,
+          kind TEXT NOT NULL,
+          who TEXT NOT NULL,
+          note TEXT NOT NULL DEFAULT '',
+          notify TEXT NOT NULL DEFAULT 'none',
+          digested INTEGER NOT NULL DEFAULT 0,
+          UNIQUE(alarm_id, revision)
+        );
+        CREATE TABLE maintenance_windows (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          elevator TEXT NOT NULL,
+          starts_at TEXT NOT NULL,
+          ends_at TEXT NOT NULL,
+          reason TEXT NOT NULL DEFAULT '',
+          created_by TEXT NOT NULL DEFAULT '',
+          created_at TEXT NOT NULL
+        );
+        CREATE INDEX maintenance_windows_end ON maintenance_windows(ends_at);
+      )sql",
   };
   return m;
 }
 
 }  // namespace
+
+std::optional<std::chrono::system_clock::time_point> ParseTime(const std::string& text) {
+  // Exactly the form FormatTime writes: YYYY-MM-DDTHH:MM:SS.mmmZ
+  int y, mo, d, h, mi, s, ms;
+  char z = 0;
+  if (text.size() != 24 ||
+      std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c", &y, &mo, &d, &h, &mi, &s, &ms,
+                  &z) != 8 ||
+      z != 'Z') {
+    return std::nullopt;
+  }
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = s;
+  time_t secs = timegm(&tm);
+  return std::chrono::system_clock::time_point(std::chrono::seconds(secs)) +
+         std::chrono::milliseconds(ms);
+}
 
 std::string FormatTime(std::chrono::system_clock::time_point t) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();

@@ -17,8 +17,10 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/result.h"
@@ -57,5 +59,7 @@ class Database {
 // "2026-11-22T15:57:52.123+08:00"-style RFC 3339 in UTC ("Z"), the form
 // every timestamp is stored in.
 std::string FormatTime(std::chrono::system_clock::time_point t);
+// The inverse of FormatTime; nullopt for anything else.
+std::optional<std::chrono::system_clock::time_point> ParseTime(const std::string& text);
 
 }  // namespace lg::db

@@ -55,9 +55,10 @@ void EventLog::Run() {
     Status st;
     for (int attempt = 0; attempt < 5; ++attempt) {
       st = db_.Transaction([&](SQLite::Database& db) {
-        SQLite::Statement ins(db,
-                              "INSERT INTO events(at, elevator, kind, from_value, to_value, detail) "
-                              "VALUES (?, ?, ?, ?, ?, ?)");
+        SQLite::Statement ins(
+            db,
+            "INSERT INTO events(at, elevator, kind, from_value, to_value, detail) "
+            "VALUES (?, ?, ?, ?, ?, ?)");
         for (const auto& e : batch) {
           ins.bind(1, FormatTime(e.at));
           ins.bind(2, e.elevator);

@@ -27,7 +27,7 @@ namespace lg::db {
 
 struct Event {
   WallTime at;
-  std::string at_text;  // as stored (RFC 3339 UTC); filled by Query
+  std::string at_text;   // as stored (RFC 3339 UTC); filled by Query
   std::string elevator;  // elevator id, or the link id for link events
   std::string kind;      // "mode", "online", "offline", "link"
   std::string from;

@@ -328,7 +328,109 @@ Status CheckShape(std::span<const RawBlock> raw, const std::vector<ReadBlock>& b
   return Status::Ok();
 }
 
+// The covered ranges of an image: every block, merged per table where
+// blocks overlap or touch.
+std::vector<RegisterImage::Range> ImageRanges(const std::vector<ReadBlock>& poll,
+                                              const std::vector<ReadBlock>& info) {
+  std::vector<ReadBlock> blocks = poll;
+  blocks.insert(blocks.end(), info.begin(), info.end());
+  std::sort(blocks.begin(), blocks.end(), [](const ReadBlock& a, const ReadBlock& b) {
+    return a.table != b.table ? a.table < b.table : a.address < b.address;
+  });
+  std::vector<RegisterImage::Range> ranges;
+  uint32_t next = 0;
+  for (const ReadBlock& b : blocks) {
+    const uint32_t end = uint32_t{b.address} + b.count;
+    if (!ranges.empty() && ranges.back().table == b.table &&
+        b.address <= ranges.back().address + ranges.back().count) {
+      RegisterImage::Range& r = ranges.back();
+      const uint32_t r_end = std::max<uint32_t>(r.address + r.count, end);
+      next += r_end - (r.address + r.count);
+      r.count = r_end - r.address;
+      continue;
+    }
+    ranges.push_back(RegisterImage::Range{b.table, b.address, b.count, next});
+    next += b.count;
+  }
+  return ranges;
+}
+
+// Rounds to the nearest integer in [lo, hi]; NaN gives 0.
+double RoundClamp(double v, double lo, double hi) {
+  if (std::isnan(v)) return 0;
+  return std::clamp(std::round(v), lo, hi);
+}
+
+void Split(uint32_t v, WordOrder order, uint16_t* r) {
+  const auto high = static_cast<uint16_t>(v >> 16);
+  const auto low = static_cast<uint16_t>(v & 0xffff);
+  r[0] = order == WordOrder::kHighFirst ? high : low;
+  r[1] = order == WordOrder::kHighFirst ? low : high;
+}
+
+// The inverse of RawNumber: `raw` is the value before scale and offset.
+void EncodeNumber(ValueType type, WordOrder order, double raw, uint16_t* r) {
+  switch (type) {
+    case ValueType::kInt16:
+      r[0] = static_cast<uint16_t>(static_cast<int16_t>(RoundClamp(raw, -32768, 32767)));
+      return;
+    case ValueType::kUint16:
+      r[0] = static_cast<uint16_t>(RoundClamp(raw, 0, 65535));
+      return;
+    case ValueType::kInt32:
+      Split(static_cast<uint32_t>(static_cast<int32_t>(RoundClamp(
+                raw, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()))),
+            order, r);
+      return;
+    case ValueType::kUint32:
+      Split(static_cast<uint32_t>(RoundClamp(raw, 0, std::numeric_limits<uint32_t>::max())), order,
+            r);
+      return;
+    case ValueType::kFloat32: {
+      constexpr double kMax = std::numeric_limits<float>::max();
+      float f;
+      if (std::isnan(raw)) {
+        f = std::numeric_limits<float>::quiet_NaN();
+      } else if (raw > kMax || raw < -kMax) {
+        f = raw > 0 ? std::numeric_limits<float>::infinity()
+                    : -std::numeric_limits<float>::infinity();
+      } else {
+        f = static_cast<float>(raw);
+      }
+      Split(std::bit_cast<uint32_t>(f), order, r);
+      return;
+    }
+    case ValueType::kBit:
+    case ValueType::kAscii:
+      return;
+  }
+}
+
+// High byte first, NUL padded, cut at `chars`.
+void EncodeAscii(std::string_view text, int chars, uint16_t* r) {
+  for (int i = 0; i < chars; ++i) {
+    const auto c = static_cast<unsigned char>(i < static_cast<int>(text.size()) ? text[i] : 0);
+    r[i / 2] |= static_cast<uint16_t>(i % 2 == 0 ? c << 8 : c);
+  }
+}
+
 }  // namespace
+
+std::span<const uint16_t> RegisterImage::Read(Table table, int address, int count) const {
+  if (address < 0 || count < 0) return {};
+  for (const Range& r : ranges_) {
+    if (r.table != table || address < r.address) continue;
+    const int64_t off = address - r.address;
+    if (off + count > r.count) continue;
+    return std::span<const uint16_t>(values_.data() + r.first + off, static_cast<size_t>(count));
+  }
+  return {};
+}
+
+bool RegisterImage::HasTable(Table table) const {
+  return std::any_of(ranges_.begin(), ranges_.end(),
+                     [table](const Range& r) { return r.table == table; });
+}
 
 int FieldSpec::width() const {
   switch (type) {
@@ -398,8 +500,18 @@ Result<std::shared_ptr<const RegisterMap>> RegisterMap::Build(std::string name, 
   std::vector<std::pair<int, int>> where(fields.size());
   map->poll_blocks_ = PlanBlocks(fields, polled, max_gap, where);
   map->info_blocks_ = PlanBlocks(fields, info, max_gap, where);
+  map->image_ranges_ = ImageRanges(map->poll_blocks_, map->info_blocks_);
+  for (const RegisterImage::Range& r : map->image_ranges_) map->image_size_ += r.count;
   for (size_t i = 0; i < fields.size(); ++i) {
     const FieldSpec& s = fields[i];
+    // Every field lies in a block, so in exactly one covered range.
+    uint32_t image_index = 0;
+    for (const RegisterImage::Range& r : map->image_ranges_) {
+      if (r.table == s.table && s.address >= r.address && s.address < r.address + r.count) {
+        image_index = r.first + (s.address - r.address);
+        break;
+      }
+    }
     Slot slot{
         .field = s.field,
         .type = s.type,
@@ -412,6 +524,7 @@ Result<std::shared_ptr<const RegisterMap>> RegisterMap::Build(std::string name, 
         .chars = s.chars,
         .scale = s.scale,
         .offset_value = s.offset,
+        .image_index = image_index,
     };
     (IsPolledField(s.field) ? map->poll_slots_ : map->info_slots_).push_back(slot);
   }
@@ -485,6 +598,52 @@ Result<ControllerInfo> RegisterMap::DecodeInfo(std::span<const RawBlock> raw) co
     }
   }
   return info;
+}
+
+void RegisterMap::Encode(const Sample& s, const ControllerInfo& info, RegisterImage& out) const {
+  if (out.ranges_ != image_ranges_ || out.values_.size() != image_size_) {
+    out.ranges_ = image_ranges_;
+    out.values_.assign(image_size_, 0);
+  } else {
+    std::fill(out.values_.begin(), out.values_.end(), uint16_t{0});
+  }
+  uint16_t* values = out.values_.data();
+  for (const Slot& slot : poll_slots_) {
+    if (!s.Has(slot.field)) continue;
+    uint16_t* r = values + slot.image_index;
+    if (slot.type == ValueType::kBit) {
+      if (s.Flag(slot.field) == slot.inverted) continue;  // raw bit 0
+      if (slot.bit_table) {
+        r[0] = 1;
+      } else {
+        r[0] |= static_cast<uint16_t>(1u << slot.bit);
+      }
+      continue;
+    }
+    EncodeNumber(slot.type, slot.word_order,
+                 (s.Number(slot.field) - slot.offset_value) / slot.scale, r);
+  }
+  for (const Slot& slot : info_slots_) {
+    uint16_t* r = values + slot.image_index;
+    std::optional<int> v;
+    switch (slot.field) {
+      case Field::kModel:
+        EncodeAscii(info.model, slot.chars, r);
+        continue;
+      case Field::kRatedSpeed:
+        v = info.rated_speed_mm_s;
+        break;
+      case Field::kTopFloor:
+        v = info.top_floor;
+        break;
+      case Field::kBottomFloor:
+        v = info.bottom_floor;
+        break;
+      default:
+        break;
+    }
+    if (v) EncodeNumber(slot.type, slot.word_order, (*v - slot.offset_value) / slot.scale, r);
+  }
 }
 
 const FaultText* RegisterMap::FaultFor(uint32_t code) const {

@@ -17,6 +17,10 @@
 // Decoding allocates nothing for the poll (DecodePoll is on the hot path);
 // everything it needs is worked out once, in Build().
 //
+// Encode() is the inverse of decoding, for simulators and tests: it writes
+// a Sample and a ControllerInfo into a RegisterImage, the raw tables a
+// controller of this make would serve.
+//
 // Ownership: a RegisterMap is an immutable value once built; share it with
 // std::shared_ptr<const RegisterMap>.
 // Thread-safety: all const methods are safe from any thread.
@@ -90,6 +94,41 @@ struct ReadBlock {
 // bit for coils and discrete inputs. Must have exactly `count` entries.
 using RawBlock = std::span<const uint16_t>;
 
+// The raw tables of a controller as far as one map covers them, filled by
+// RegisterMap::Encode(). Covered are the address ranges of the map's read
+// blocks (poll and info), merged per table where they overlap or touch: the
+// registers a block steps over between two fields (see max_gap) are covered
+// and read 0; every other address is not covered. Values are as in a
+// RawBlock: one uint16 per register, one 0/1 per coil or discrete input.
+//
+// A default-constructed image covers nothing; the first Encode() lays it out
+// for its map (and allocates), later Encode()s with the same map only
+// overwrite the values. Thread-safety: a plain value.
+class RegisterImage {
+ public:
+  struct Range {
+    Table table;
+    uint16_t address;
+    uint32_t count;  // registers or bits; may exceed one request's limit
+    uint32_t first;  // index of the range's first value in the storage
+
+    friend bool operator==(const Range&, const Range&) = default;
+  };
+
+  // `count` values of `table` from `address` when every one of them lies in
+  // one covered range, else an empty span. Valid until the next Encode().
+  std::span<const uint16_t> Read(Table table, int address, int count) const;
+  // Whether any address of `table` is covered.
+  bool HasTable(Table table) const;
+  // Covered ranges, sorted by table (function code), then address.
+  const std::vector<Range>& ranges() const { return ranges_; }
+
+ private:
+  friend class RegisterMap;
+  std::vector<Range> ranges_;
+  std::vector<uint16_t> values_;
+};
+
 class RegisterMap {
  public:
   // The built-in reference map of register-map.md.
@@ -114,6 +153,23 @@ class RegisterMap {
   Status DecodePoll(std::span<const RawBlock> raw, Sample& out) const;
   // Same for info_blocks(). Integer fields are rounded after scale/offset.
   Result<ControllerInfo> DecodeInfo(std::span<const RawBlock> raw) const;
+
+  // The inverse of DecodePoll + DecodeInfo: writes the polled fields of `s`
+  // and the controller information of `info` (`s`'s info fields and model
+  // are not used) where this map keeps them, so that decoding `out` gives
+  // them back. Every covered value is rewritten: a field `s` does not have
+  // (or an unset optional of `info`) and every hole are raw 0. Per type:
+  //  - bit: the flag, flipped when `inverted`; the other bits of a shared
+  //    register are those of their own fields;
+  //  - numbers: raw = (value - offset) / scale; integer types round to the
+  //    nearest and saturate at the type's limits (NaN gives 0); float32 is
+  //    the nearest float (beyond its range, infinity); 32-bit types are split
+  //    by `word_order`;
+  //  - ascii: the text's first `chars` bytes, two per register, high byte
+  //    first, NUL padded (decoding trims spaces and shows other than
+  //    printable ASCII as '?').
+  // Allocates only when `out` is not yet laid out for this map.
+  void Encode(const Sample& s, const ControllerInfo& info, RegisterImage& out) const;
 
   // Translation of a controller's own fault code; nullptr if the map has none.
   const FaultText* FaultFor(uint32_t code) const;
@@ -153,9 +209,12 @@ class RegisterMap {
     int chars;
     double scale;
     double offset_value;
+    uint32_t image_index;  // Encode: where the field starts in RegisterImage::values_
   };
   std::vector<Slot> poll_slots_;
   std::vector<Slot> info_slots_;
+  std::vector<RegisterImage::Range> image_ranges_;
+  uint32_t image_size_ = 0;
 };
 
 }  // namespace lg::drivers

@@ -9,6 +9,8 @@
 namespace lg {
 
 struct RulesConfig {
+  bool operator==(const RulesConfig&) const = default;
+
   // TRAPPED
   int trapped_between_floors_s = 30;  // stopped, closed, occupied, outside the door zone
   int trapped_at_floor_s = 60;        // same, inside the door zone

@@ -106,6 +106,23 @@ std::string CarState::ModelText() const {
   return std::string(model.data(), n);
 }
 
+void CarState::ToSample(Sample& sample, ControllerInfo& info) const {
+  sample.present.reset();
+  sample.flags.reset();
+  sample.numbers.fill(0);
+  sample.model.clear();
+  for (int i = 0; i < kFlagCount; ++i) sample.SetFlag(static_cast<Field>(i), value[i] != 0);
+  for (int i = kFlagCount; i < static_cast<int>(Field::kRatedSpeed); ++i) {
+    sample.SetNumber(static_cast<Field>(i), static_cast<double>(value[i]));
+  }
+  info.rated_speed_mm_s = static_cast<int>(Get(Field::kRatedSpeed));
+  info.top_floor = static_cast<int>(Get(Field::kTopFloor));
+  info.bottom_floor = static_cast<int>(Get(Field::kBottomFloor));
+  size_t n = 0;
+  while (n < model.size() && model[n] != '\0') ++n;
+  info.model.assign(model.data(), n);
+}
+
 void CarState::Encode(Registers* out) const {
   uint16_t s1 = 0;
   for (int b = 0; b < 16; ++b) {

@@ -1,5 +1,7 @@
 // CarModel: one simulated elevator car of the liftsim simulator, as the
-// registers of the `ref-1` map (shared/spec/register-map.md) show it.
+// registers of the `ref-1` map (shared/spec/register-map.md) show it. The
+// field values are the same whatever map a link serves (CarState::ToSample
+// gives them to RegisterMap::Encode).
 //
 // The model is pure: it never reads a clock, it is told the time
 // (CLOCK_MONOTONIC nanoseconds) on every call that can change it, and its
@@ -106,6 +108,11 @@ struct CarState {
   std::string ModelText() const;
   // The registers as served (register-map.md layout).
   void Encode(Registers* out) const;
+  // The same values as the daemon's decoder gives them, to be encoded with
+  // any register map (RegisterMap::Encode): every polled field into
+  // `sample` (its times are left alone), rated speed, floors and model into
+  // `info`. Reuses the storage of both, so it does not allocate in a loop.
+  void ToSample(Sample& sample, ControllerInfo& info) const;
 };
 
 class CarModel {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 
 namespace lg::sim {
 namespace {
@@ -48,14 +49,150 @@ Result<std::pair<std::string, int>> HostPort(std::string_view s, std::string_vie
   return std::make_pair(host, *port);
 }
 
+// "HOST:PORT:UNITS[:MAPFILE]" read left to right, so that MAPFILE may hold
+// ':'. HOST is "[V6]" or has no ':'.
+Result<TcpLinkSpec> ParseTcpLeftToRight(std::string_view value) {
+  auto bad = [&] {
+    return Bad("--tcp: expected HOST:PORT:UNITS[:MAPFILE], not '" + std::string(value) + "'");
+  };
+  std::string host;
+  std::string_view rest;
+  if (!value.empty() && value[0] == '[') {
+    const size_t close = value.find(']');
+    if (close == std::string_view::npos || close + 1 >= value.size() || value[close + 1] != ':') {
+      return Bad("--tcp: expected [IPV6]:PORT:UNITS[:MAPFILE], not '" + std::string(value) + "'");
+    }
+    host = std::string(value.substr(1, close - 1));
+    rest = value.substr(close + 2);
+  } else {
+    const size_t colon = value.find(':');
+    if (colon == std::string_view::npos) return bad();
+    host = std::string(value.substr(0, colon));
+    rest = value.substr(colon + 1);
+  }
+  if (host == "*") host.clear();
+  const size_t colon = rest.find(':');
+  if (colon == std::string_view::npos) return bad();
+  auto port = IntIn(rest.substr(0, colon), 0, 65535, "--tcp port");
+  if (!port) return port.error();
+  rest = rest.substr(colon + 1);
+  const size_t map_colon = rest.find(':');
+  auto units = ParseUnits(rest.substr(0, map_colon));
+  if (!units) return Bad("--tcp " + std::string(value) + ": " + units.error().message);
+  TcpLinkSpec spec{host, *port, std::move(*units)};
+  if (map_colon != std::string_view::npos) {
+    spec.map = std::string(rest.substr(map_colon + 1));
+    if (spec.map.empty()) return Bad("--tcp " + std::string(value) + ": empty MAPFILE");
+  }
+  return spec;
+}
+
+Result<TcpLinkSpec> ParseTcp(std::string_view value) {
+  auto spec = ParseTcpLeftToRight(value);
+  if (spec || value.empty() || value[0] == '[') return spec;
+  // An IPv6 address without brackets, "::1:1502:1", was taken before map
+  // files existed; it still is, without a MAPFILE.
+  const size_t last = value.rfind(':');
+  if (last == std::string_view::npos) return spec;
+  auto hp = HostPort(value.substr(0, last), "--tcp");
+  auto units = ParseUnits(value.substr(last + 1));
+  if (!hp || !units || hp->first.find(':') == std::string::npos) return spec;
+  return TcpLinkSpec{hp->first, hp->second, std::move(*units)};
+}
+
+bool IsKnownBaud(int baud) {
+  static constexpr int kBauds[] = {1200,  2400,   4800,   9600,   19200, 38400,
+                                   57600, 115200, 230400, 460800, 921600};
+  return std::find(std::begin(kBauds), std::end(kBauds), baud) != std::end(kBauds);
+}
+
+// BAUD:PARITY:DATABITS:STOPBITS:UNITS, `value` for messages.
+Result<RtuLinkSpec> ParseRtuSettings(const std::vector<std::string_view>& parts,
+                                     std::string_view value) {
+  RtuLinkSpec r;
+  auto baud = IntIn(parts[0], 50, 4000000, "--rtu baud");
+  if (!baud) return baud.error();
+  if (!IsKnownBaud(*baud)) {
+    return Bad("--rtu baud " + std::to_string(*baud) +
+               " is not one of 1200 2400 4800 9600 19200 38400 57600 115200 230400 460800 "
+               "921600");
+  }
+  r.baud = *baud;
+  if (parts[1] != "N" && parts[1] != "E" && parts[1] != "O") {
+    return Bad("--rtu parity must be N, E or O, not '" + std::string(parts[1]) + "'");
+  }
+  r.parity = parts[1][0];
+  auto db = IntIn(parts[2], 5, 8, "--rtu data bits");
+  if (!db) return db.error();
+  r.data_bits = *db;
+  auto sb = IntIn(parts[3], 1, 2, "--rtu stop bits");
+  if (!sb) return sb.error();
+  r.stop_bits = *sb;
+  auto units = ParseUnits(parts[4]);
+  if (!units) return Bad("--rtu " + std::string(value) + ": " + units.error().message);
+  r.units = std::move(*units);
+  return r;
+}
+
+std::string Join(const std::vector<std::string_view>& parts, size_t from, size_t to) {
+  std::string s;
+  for (size_t k = from; k < to; ++k) {
+    if (k > from) s += ':';
+    s += parts[k];
+  }
+  return s;
+}
+
+// DEVICE:BAUD:PARITY:DATABITS:STOPBITS:UNITS[:MAPFILE]; the device and the
+// map file may hold ':'. The five settings are the rightmost run of five
+// ':'-separated parts that reads as settings, after a non-empty device.
+Result<RtuLinkSpec> ParseRtu(std::string_view value) {
+  std::vector<std::string_view> parts;
+  for (size_t start = 0;;) {
+    const size_t c = value.find(':', start);
+    parts.push_back(value.substr(start, c == std::string_view::npos ? c : c - start));
+    if (c == std::string_view::npos) break;
+    start = c + 1;
+  }
+  if (parts.size() < 6) {
+    return Bad("--rtu: expected DEVICE:BAUD:PARITY:DATABITS:STOPBITS:UNITS[:MAPFILE], not '" +
+               std::string(value) + "'");
+  }
+  // When no reading works, report the problem of the likeliest: the
+  // rightmost that starts with a known baud rate, else the rightmost.
+  std::optional<Error> rightmost, with_baud;
+  for (size_t i = parts.size() - 5; i >= 1; --i) {
+    const std::vector<std::string_view> settings(parts.begin() + i, parts.begin() + i + 5);
+    auto r = ParseRtuSettings(settings, value);
+    if (!r) {
+      int64_t baud = 0;
+      if (!rightmost) rightmost = r.error();
+      if (!with_baud && ParseInt(settings[0], &baud) && baud > 0 && baud <= 4000000 &&
+          IsKnownBaud(static_cast<int>(baud))) {
+        with_baud = r.error();
+      }
+      continue;
+    }
+    r->device = Join(parts, 0, i);
+    if (r->device.empty()) return Bad("--rtu: empty device in '" + std::string(value) + "'");
+    if (i + 5 < parts.size()) {
+      r->map = Join(parts, i + 5, parts.size());
+      if (r->map.empty()) return Bad("--rtu " + std::string(value) + ": empty MAPFILE");
+    }
+    return r;
+  }
+  return with_baud ? *with_baud : *rightmost;
+}
+
 }  // namespace
 
 std::string_view Usage() {
-  return "usage: liftsim [--tcp HOST:PORT:UNITS]... "
-         "[--rtu DEVICE:BAUD:PARITY:DATABITS:STOPBITS:UNITS]...\n"
+  return "usage: liftsim [--tcp HOST:PORT:UNITS[:MAPFILE]]...\n"
+         "               [--rtu DEVICE:BAUD:PARITY:DATABITS:STOPBITS:UNITS[:MAPFILE]]...\n"
          "               --control HOST:PORT [--scenario FILE] [--seed N] [--static]\n"
          "               [--floors MIN:MAX] [--rated-speed MM_S]\n"
          "  UNITS: a range 1-40, a list 1,3,5, or both 1-4,9 (unit ids 1..247)\n"
+         "  MAPFILE: the register map the link serves, ref-1 (default) or a map file\n"
          "  PARITY: N, E or O; a TCP link is named by its port, RTU links rtu0, rtu1, ...\n"
          "  see docs/simulator.md\n";
 }
@@ -104,56 +241,13 @@ Result<SimOptions> ParseCommandLine(int argc, const char* const* argv) {
       value = argv[++i];
     }
     if (arg == "--tcp") {
-      // HOST:PORT:UNITS; HOST may be [v6].
-      size_t last = value.rfind(':');
-      if (last == std::string_view::npos) {
-        return Bad("--tcp: expected HOST:PORT:UNITS, not '" + std::string(value) + "'");
-      }
-      auto hp = HostPort(value.substr(0, last), "--tcp");
-      if (!hp) return hp.error();
-      auto units = ParseUnits(value.substr(last + 1));
-      if (!units) return Bad("--tcp " + std::string(value) + ": " + units.error().message);
-      o.tcp.push_back(TcpLinkSpec{hp->first, hp->second, std::move(*units)});
+      auto spec = ParseTcp(value);
+      if (!spec) return spec.error();
+      o.tcp.push_back(std::move(*spec));
     } else if (arg == "--rtu") {
-      // DEVICE:BAUD:PARITY:DATABITS:STOPBITS:UNITS, the device may hold ':'.
-      std::vector<std::string_view> parts;
-      std::string_view rest = value;
-      for (int k = 0; k < 5; ++k) {
-        size_t c = rest.rfind(':');
-        if (c == std::string_view::npos) {
-          return Bad("--rtu: expected DEVICE:BAUD:PARITY:DATABITS:STOPBITS:UNITS, not '" +
-                     std::string(value) + "'");
-        }
-        parts.insert(parts.begin(), rest.substr(c + 1));
-        rest = rest.substr(0, c);
-      }
-      if (rest.empty()) return Bad("--rtu: empty device in '" + std::string(value) + "'");
-      RtuLinkSpec r;
-      r.device = std::string(rest);
-      auto baud = IntIn(parts[0], 50, 4000000, "--rtu baud");
-      if (!baud) return baud.error();
-      static constexpr int kBauds[] = {1200,  2400,   4800,   9600,   19200, 38400,
-                                       57600, 115200, 230400, 460800, 921600};
-      if (std::find(std::begin(kBauds), std::end(kBauds), *baud) == std::end(kBauds)) {
-        return Bad("--rtu baud " + std::to_string(*baud) +
-                   " is not one of 1200 2400 4800 9600 19200 38400 57600 115200 230400 460800 "
-                   "921600");
-      }
-      r.baud = *baud;
-      if (parts[1] != "N" && parts[1] != "E" && parts[1] != "O") {
-        return Bad("--rtu parity must be N, E or O, not '" + std::string(parts[1]) + "'");
-      }
-      r.parity = parts[1][0];
-      auto db = IntIn(parts[2], 5, 8, "--rtu data bits");
-      if (!db) return db.error();
-      r.data_bits = *db;
-      auto sb = IntIn(parts[3], 1, 2, "--rtu stop bits");
-      if (!sb) return sb.error();
-      r.stop_bits = *sb;
-      auto units = ParseUnits(parts[4]);
-      if (!units) return Bad("--rtu " + std::string(value) + ": " + units.error().message);
-      r.units = std::move(*units);
-      o.rtu.push_back(std::move(r));
+      auto spec = ParseRtu(value);
+      if (!spec) return spec.error();
+      o.rtu.push_back(std::move(*spec));
     } else if (arg == "--control") {
       auto hp = HostPort(value, "--control");
       if (!hp) return hp.error();

@@ -1,11 +1,15 @@
 // liftsim's command line (docs/simulator.md):
 //
-//   liftsim [--tcp HOST:PORT:UNITS]... [--rtu DEVICE:BAUD:PARITY:DATABITS:STOPBITS:UNITS]...
+//   liftsim [--tcp HOST:PORT:UNITS[:MAPFILE]]...
+//           [--rtu DEVICE:BAUD:PARITY:DATABITS:STOPBITS:UNITS[:MAPFILE]]...
 //           --control HOST:PORT [--scenario FILE] [--seed N] [--static]
 //           [--floors MIN:MAX] [--rated-speed MM_S]
 //
 // UNITS is a range "1-40", a list "1,3,5" or both "1-4,9". HOST may be a
 // name, an IPv4 address, an IPv6 address in brackets, or "*" for any.
+// MAPFILE is the register map the link's cars serve: "ref-1" (the default)
+// or a map file (docs/register-maps.md); it may itself contain ':'. Only the
+// name is parsed here; SimServer::Open() loads it.
 //
 // Thread-safety: free functions over values.
 #pragma once
@@ -23,6 +27,7 @@ struct TcpLinkSpec {
   std::string host;  // "" = any address
   int port = 0;      // 0 = an ephemeral port (the link is named by the port it got)
   std::vector<int> units;
+  std::string map = "ref-1";  // "ref-1" or a map file path
 };
 
 struct RtuLinkSpec {
@@ -32,6 +37,7 @@ struct RtuLinkSpec {
   int data_bits = 8;
   int stop_bits = 1;
   std::vector<int> units;
+  std::string map = "ref-1";  // "ref-1" or a map file path
 };
 
 struct SimOptions {

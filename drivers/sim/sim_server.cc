@@ -30,10 +30,12 @@
 #include <cstring>
 #include <ctime>
 #include <limits>
+#include <map>
 #include <queue>
 #include <thread>
 #include <unordered_map>
 
+#include "drivers/register_map.h"
 #include "drivers/sim/car_model.h"
 #include "drivers/sim/control.h"
 
@@ -167,7 +169,12 @@ class SimServer::Impl {
   struct Link {
     std::string name;
     bool rtu = false;
-    size_t spec = 0;  // index into opt_.tcp or opt_.rtu
+    size_t spec = 0;                                  // index into opt_.tcp or opt_.rtu
+    std::shared_ptr<const drivers::RegisterMap> map;  // what its cars serve
+    // The car being answered, encoded with `map`; laid out by Open(), so
+    // encoding into it does not allocate.
+    drivers::RegisterImage image;
+    std::array<bool, 5> serves_fc{};  // by function code 1..4: `map` uses that table
     std::array<int32_t, 256> car_of_unit;
     Misbehaviour mis;
     std::array<uint64_t, 256> fc{};
@@ -252,7 +259,8 @@ class SimServer::Impl {
   // Returns false if the endpoint was closed.
   bool HandleTcp(Endpoint& ep, const uint8_t* adu, size_t len);
   void HandleRtu(Endpoint& ep, const uint8_t* frame, size_t len);
-  size_t Answer(Car& car, const uint8_t* pdu, size_t pdu_len, uint8_t* out, int64_t now);
+  size_t Answer(Link& link, Car& car, const uint8_t* pdu, size_t pdu_len, uint8_t* out,
+                int64_t now);
   const Misbehaviour& MisbehaviourFor(const Link& link, const Car* car) const;
   void Randomize(uint8_t* p, size_t n);
 
@@ -263,6 +271,9 @@ class SimServer::Impl {
 
   std::vector<std::unique_ptr<Endpoint>> eps_;
   std::vector<int> free_slots_;
+  // Scratch of Answer(): the car's state as the decoder gives it.
+  Sample sample_;
+  ControllerInfo info_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
   int epfd_ = -1;
   int wake_slot_ = -1;
@@ -441,6 +452,35 @@ Status SimServer::Impl::Open() {
   wake_slot_ = NewEndpoint(Kind::kWake, wfd, -1);
   if (auto s = Watch(wake_slot_, EPOLLIN); !s) return s;
 
+  // Every link's map, before anything listens: a bad map file is refused
+  // like a bad command line. A file named by several links is read once.
+  std::map<std::string, std::shared_ptr<const drivers::RegisterMap>> maps;
+  std::vector<std::shared_ptr<const drivers::RegisterMap>> tcp_maps, rtu_maps;
+  auto load = [&](const std::string& name,
+                  std::vector<std::shared_ptr<const drivers::RegisterMap>>& into) -> Status {
+    auto it = maps.find(name);
+    if (it == maps.end()) {
+      auto m = drivers::RegisterMap::Resolve(name);
+      if (!m) return Error::Permanent("config", m.error().message);
+      it = maps.emplace(name, std::move(*m)).first;
+    }
+    into.push_back(it->second);
+    return Status::Ok();
+  };
+  for (const TcpLinkSpec& spec : opt_.tcp) {
+    if (auto s = load(spec.map, tcp_maps); !s) return s;
+  }
+  for (const RtuLinkSpec& spec : opt_.rtu) {
+    if (auto s = load(spec.map, rtu_maps); !s) return s;
+  }
+  auto set_map = [this](Link& link, std::shared_ptr<const drivers::RegisterMap> map) {
+    link.map = std::move(map);
+    link.map->Encode(sample_, info_, link.image);  // lays the image out
+    for (int fc = 1; fc <= 4; ++fc) {
+      link.serves_fc[fc] = link.image.HasTable(static_cast<drivers::Table>(fc));
+    }
+  };
+
   const int64_t now = NowNs();
   rng_ ^= opt_.seed * 0x9E3779B97F4A7C15ull;
 
@@ -470,6 +510,7 @@ Status SimServer::Impl::Open() {
     link.spec = i;
     link.port = port;
     link.name = std::to_string(port);
+    set_map(link, tcp_maps[i]);
     const int index = static_cast<int>(links_.size());
     link.endpoint = NewEndpoint(Kind::kTcpListen, fd, index);
     if (link_by_name_.count(link.name)) {
@@ -489,6 +530,7 @@ Status SimServer::Impl::Open() {
     const int64_t t35 =
         spec.baud <= 19200 ? static_cast<int64_t>(3.5 * 11 * 1e9 / spec.baud) : 1750 * 1000;
     link.silence_ns = std::max<int64_t>(t35, 20 * kMs);
+    set_map(link, rtu_maps[i]);
     const int index = static_cast<int>(links_.size());
     link_by_name_[link.name] = index;
     links_.push_back(std::move(link));
@@ -809,39 +851,44 @@ const Misbehaviour& SimServer::Impl::MisbehaviourFor(const Link& link, const Car
   return link.mis;
 }
 
-size_t SimServer::Impl::Answer(Car& car, const uint8_t* pdu, size_t pdu_len, uint8_t* out,
-                               int64_t now) {
+// Reads of the four read tables, from the car's state encoded with the
+// link's map. A table the map does not use is an unknown function.
+size_t SimServer::Impl::Answer(Link& link, Car& car, const uint8_t* pdu, size_t pdu_len,
+                               uint8_t* out, int64_t now) {
   const uint8_t fc = pdu[0];
   auto exception = [&](uint8_t code) {
     out[0] = static_cast<uint8_t>(fc | 0x80);
     out[1] = code;
     return size_t{2};
   };
-  if (fc != MODBUS_FC_READ_HOLDING_REGISTERS && fc != MODBUS_FC_READ_INPUT_REGISTERS) {
+  if (fc < MODBUS_FC_READ_COILS || fc > MODBUS_FC_READ_INPUT_REGISTERS || !link.serves_fc[fc]) {
     return exception(MODBUS_EXCEPTION_ILLEGAL_FUNCTION);
   }
   if (pdu_len != 5) return exception(MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE);
+  const bool bits = fc == MODBUS_FC_READ_COILS || fc == MODBUS_FC_READ_DISCRETE_INPUTS;
+  const auto table = static_cast<drivers::Table>(fc);
   const int addr = Be16(pdu + 1);
   const int count = Be16(pdu + 3);
-  if (count < 1 || count > MODBUS_MAX_READ_REGISTERS) {
+  if (count < 1 || count > (bits ? MODBUS_MAX_READ_BITS : MODBUS_MAX_READ_REGISTERS)) {
     return exception(MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE);
   }
-  car.model.Advance(now);
-  Registers regs;
-  car.model.Encode(&regs);
-  const uint16_t* src;
-  if (fc == MODBUS_FC_READ_INPUT_REGISTERS) {
-    if (addr + count > kInputRegisterCount) {
-      return exception(MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS);
-    }
-    src = regs.input.data() + addr;
-  } else {
-    if (addr < kHoldingBase || addr + count > kHoldingBase + kHoldingRegisterCount) {
-      return exception(MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS);
-    }
-    src = regs.holding.data() + (addr - kHoldingBase);
+  if (link.image.Read(table, addr, count).empty()) {
+    return exception(MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS);
   }
+  car.model.Advance(now);
+  car.model.State().ToSample(sample_, info_);
+  link.map->Encode(sample_, info_, link.image);
+  const std::span<const uint16_t> src = link.image.Read(table, addr, count);
   out[0] = fc;
+  if (bits) {
+    const int bytes = (count + 7) / 8;
+    out[1] = static_cast<uint8_t>(bytes);
+    std::memset(out + 2, 0, static_cast<size_t>(bytes));
+    for (int i = 0; i < count; ++i) {
+      if (src[i] != 0) out[2 + i / 8] |= static_cast<uint8_t>(1u << (i % 8));
+    }
+    return 2 + static_cast<size_t>(bytes);
+  }
   out[1] = static_cast<uint8_t>(count * 2);
   for (int i = 0; i < count; ++i) {
     out[2 + 2 * i] = static_cast<uint8_t>(src[i] >> 8);
@@ -859,11 +906,12 @@ static size_t ApplyPduMisbehaviour(const Misbehaviour& m, uint8_t fc, uint8_t* p
   }
   if (m.kind == MisbehaviourKind::kShort && len >= 2 && (pdu[0] & 0x80) == 0) {
     // Half the registers that were asked for (rounded down), consistent
-    // byte count: the frame is well formed but carries too little.
-    const int regs = pdu[1] / 2;
-    const int keep = regs / 2;
-    pdu[1] = static_cast<uint8_t>(keep * 2);
-    return 2 + static_cast<size_t>(keep) * 2;
+    // byte count: the frame is well formed but carries too little. Of a
+    // bit read, half the bytes.
+    const bool bits = fc == MODBUS_FC_READ_COILS || fc == MODBUS_FC_READ_DISCRETE_INPUTS;
+    const int keep_bytes = bits ? pdu[1] / 2 : pdu[1] / 2 / 2 * 2;
+    pdu[1] = static_cast<uint8_t>(keep_bytes);
+    return 2 + static_cast<size_t>(keep_bytes);
   }
   return len;
 }
@@ -894,7 +942,7 @@ bool SimServer::Impl::HandleTcp(Endpoint& ep, const uint8_t* adu, size_t len) {
     rsp[8] = MODBUS_EXCEPTION_GATEWAY_TARGET;
     rlen = 2;
   } else {
-    rlen = Answer(*car, pdu, pdu_len, rsp + 7, now);
+    rlen = Answer(link, *car, pdu, pdu_len, rsp + 7, now);
   }
   rlen = ApplyPduMisbehaviour(m, fc, rsp + 7, rlen);
   std::memcpy(rsp, adu, 4);  // transaction and protocol id
@@ -960,7 +1008,7 @@ void SimServer::Impl::HandleRtu(Endpoint& ep, const uint8_t* frame, size_t len) 
   if (!car.model.answering()) return;
   const int64_t now = NowNs();
   uint8_t rsp[kMaxAdu];
-  size_t rlen = Answer(car, frame + 1, len - 3, rsp + 1, now);
+  size_t rlen = Answer(link, car, frame + 1, len - 3, rsp + 1, now);
   rlen = ApplyPduMisbehaviour(m, fc, rsp + 1, rlen);
   rsp[0] = m.kind == MisbehaviourKind::kBadTid ? static_cast<uint8_t>(unit % 247 + 1) : unit;
   PutCrc(rsp, 1 + rlen);

@@ -1,15 +1,22 @@
 // SimServer: the network side of the liftsim controller simulator.
 //
-// Serves the `ref-1` register map (shared/spec/register-map.md) of many
-// simulated cars (CarModel) over Modbus TCP ports and Modbus RTU serial
-// devices, takes commands on a line-based control port (docs/simulator.md),
-// plays a scenario file, and misbehaves on request.
+// Serves many simulated cars (CarModel) over Modbus TCP ports and Modbus RTU
+// serial devices, each link in the layout of its register map (`ref-1`,
+// shared/spec/register-map.md, unless the link names a map file; see
+// drivers/register_map.h), takes commands on a line-based control port
+// (docs/simulator.md), plays a scenario file, and misbehaves on request.
+// Function codes 01-04 are answered from the car's current state encoded
+// with the link's map (RegisterMap::Encode), over the address ranges the
+// map reads; a table the map does not use gets exception 01, an address
+// outside its ranges exception 02.
 //
 // Contract:
 //  - Open() binds every TCP port and the control port, opens every serial
 //    device, loads and checks the scenario and creates the cars. Errors:
 //    code "scenario" (message "FILE:LINE: reason"), "io" (a port or device
-//    could not be opened), "config" (e.g. a scenario names a missing car).
+//    could not be opened), "config" (e.g. a scenario names a missing car, or
+//    a link's map file is bad: the loader's "FILE:LINE: reason" lines).
+//    Map files are loaded before anything listens.
 //    After a successful Open() clients may connect at once (they wait in the
 //    listen backlog until the loop runs).
 //  - Run() is the event loop: one thread, epoll over every socket and tty,

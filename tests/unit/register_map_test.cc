@@ -8,11 +8,15 @@
 #include <unistd.h>
 
 #include <bit>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <limits>
 #include <map>
 #include <new>
+#include <span>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -1165,6 +1169,408 @@ TEST_F(MapFileTest, ReportsEveryProblemAtOnce) {
   const std::string& m = r.error().message;
   EXPECT_LT(m.find(":5: "), m.find(":6: "));
   EXPECT_LT(m.find(":6: "), m.find(":12: "));
+}
+
+// ---------------------------------------------------------------- Encode
+
+// Reads the map's poll and info blocks out of an encoded image, as the
+// daemon would from a controller serving it, and decodes them.
+struct Decoded {
+  Sample sample;
+  ControllerInfo info;
+};
+
+Decoded DecodeImage(const RegisterMap& map, const RegisterImage& image) {
+  Decoded d;
+  std::vector<RawBlock> poll;
+  for (const ReadBlock& b : map.poll_blocks()) {
+    std::span<const uint16_t> v = image.Read(b.table, b.address, b.count);
+    EXPECT_EQ(v.size(), b.count) << "poll block at " << b.address << " not covered";
+    poll.push_back(v);
+  }
+  Status st = map.DecodePoll(poll, d.sample);
+  EXPECT_TRUE(st.ok()) << st.error().message;
+  std::vector<RawBlock> info;
+  for (const ReadBlock& b : map.info_blocks()) {
+    std::span<const uint16_t> v = image.Read(b.table, b.address, b.count);
+    EXPECT_EQ(v.size(), b.count) << "info block at " << b.address << " not covered";
+    info.push_back(v);
+  }
+  Result<ControllerInfo> i = map.DecodeInfo(info);
+  EXPECT_TRUE(i.ok()) << i.error().message;
+  if (i.ok()) d.info = *i;
+  return d;
+}
+
+// Every polled field set: flags by `flag_on(field index)`, numbers as given
+// (fields not listed get 0).
+Sample FullSample(const std::function<bool(int)>& flag_on, const std::map<Field, double>& numbers) {
+  Sample s;
+  for (int i = 0; i < kFlagCount; ++i) s.SetFlag(static_cast<Field>(i), flag_on(i));
+  for (int i = kFlagCount; i < static_cast<int>(Field::kRatedSpeed); ++i) {
+    auto it = numbers.find(static_cast<Field>(i));
+    s.SetNumber(static_cast<Field>(i), it == numbers.end() ? 0 : it->second);
+  }
+  return s;
+}
+
+// Encode then decode gives every field back: all flags both ways (all on,
+// all off, alternating, the other alternation), numbers within `tolerance`.
+void ExpectRoundTrip(const RegisterMap& map, const std::map<Field, double>& numbers,
+                     const ControllerInfo& info, const std::map<Field, double>& tolerance = {}) {
+  const std::vector<std::function<bool(int)>> patterns = {
+      [](int) { return true; }, [](int) { return false; }, [](int i) { return i % 2 == 0; },
+      [](int i) { return i % 2 == 1; }, [](int i) { return i % 3 == 0; }};
+  RegisterImage image;
+  for (size_t p = 0; p < patterns.size(); ++p) {
+    SCOPED_TRACE("flag pattern " + std::to_string(p));
+    Sample in = FullSample(patterns[p], numbers);
+    map.Encode(in, info, image);
+    Decoded out = DecodeImage(map, image);
+    for (int i = 0; i < static_cast<int>(Field::kRatedSpeed); ++i) {
+      const Field f = static_cast<Field>(i);
+      ASSERT_TRUE(out.sample.Has(f)) << FieldName(f);
+      if (IsFlag(f)) {
+        EXPECT_EQ(out.sample.Flag(f), in.Flag(f)) << FieldName(f);
+      } else {
+        auto tol = tolerance.find(f);
+        EXPECT_NEAR(out.sample.Number(f), in.Number(f), tol == tolerance.end() ? 0 : tol->second)
+            << FieldName(f);
+      }
+    }
+    EXPECT_EQ(out.info.rated_speed_mm_s, info.rated_speed_mm_s);
+    EXPECT_EQ(out.info.top_floor, info.top_floor);
+    EXPECT_EQ(out.info.bottom_floor, info.bottom_floor);
+    EXPECT_EQ(out.info.model, info.model);
+  }
+}
+
+TEST(EncodeTest, Ref1ImageCoversItsTwoBlocks) {
+  auto map = RegisterMap::Ref1();
+  RegisterImage image;
+  EXPECT_TRUE(image.ranges().empty());
+  EXPECT_TRUE(image.Read(kIn, 0, 1).empty());
+  map->Encode(Sample{}, ControllerInfo{}, image);
+  ASSERT_EQ(image.ranges().size(), 2u);
+  EXPECT_EQ(image.ranges()[0], (RegisterImage::Range{kHold, 100, 11, 0}));
+  EXPECT_EQ(image.ranges()[1], (RegisterImage::Range{kIn, 0, 13, 11}));
+  EXPECT_TRUE(image.HasTable(kIn));
+  EXPECT_TRUE(image.HasTable(kHold));
+  EXPECT_FALSE(image.HasTable(kCoil));
+  EXPECT_FALSE(image.HasTable(kDisc));
+  EXPECT_EQ(image.Read(kIn, 0, 13).size(), 13u);
+  EXPECT_EQ(image.Read(kIn, 12, 1).size(), 1u);
+  EXPECT_EQ(image.Read(kHold, 101, 2).size(), 2u);
+  EXPECT_TRUE(image.Read(kIn, 12, 2).empty());
+  EXPECT_TRUE(image.Read(kIn, 13, 1).empty());
+  EXPECT_TRUE(image.Read(kHold, 99, 2).empty());
+  EXPECT_TRUE(image.Read(kHold, 110, 2).empty());
+  EXPECT_TRUE(image.Read(kHold, 0, 1).empty());
+  EXPECT_TRUE(image.Read(kIn, -1, 1).empty());
+  // An empty sample encodes as all zeros.
+  for (uint16_t v : image.Read(kIn, 0, 13)) EXPECT_EQ(v, 0);
+  for (uint16_t v : image.Read(kHold, 100, 11)) EXPECT_EQ(v, 0);
+}
+
+TEST(EncodeTest, Ref1RoundTripsEveryField) {
+  ControllerInfo info;
+  info.rated_speed_mm_s = 1750;
+  info.top_floor = 20;
+  info.bottom_floor = -3;
+  info.model = "LIFTSIM-1";
+  ExpectRoundTrip(*RegisterMap::Ref1(),
+                  {{Field::kFloor, -2},
+                   {Field::kFaultCode, 412},
+                   {Field::kSpeed, 1600},
+                   {Field::kLoad, 85},
+                   {Field::kTrips, 4000000000.0},
+                   {Field::kDoorCycles, 70000},
+                   {Field::kRunHours, 0x00012345},
+                   {Field::kHeartbeat, 65535}},
+                  info);
+  // Extremes of each type, and a 16-character model.
+  info.rated_speed_mm_s = 65535;
+  info.top_floor = 32767;
+  info.bottom_floor = -32768;
+  info.model = "ABCDEFGHIJKLMNOP";
+  ExpectRoundTrip(*RegisterMap::Ref1(),
+                  {{Field::kFloor, -32768},
+                   {Field::kFaultCode, 65535},
+                   {Field::kSpeed, 0},
+                   {Field::kTrips, 4294967295.0},
+                   {Field::kDoorCycles, 0},
+                   {Field::kRunHours, 1}},
+                  info);
+}
+
+TEST(EncodeTest, Ref1RegistersAreThoseOfTheSpec) {
+  auto map = RegisterMap::Ref1();
+  Sample s;
+  s.SetFlag(Field::kAuto, true);
+  s.SetFlag(Field::kDoorZone, true);
+  s.SetFlag(Field::kDoorClosed, true);
+  s.SetFlag(Field::kSafetyChainOk, true);
+  s.SetFlag(Field::kMoving, false);
+  s.SetFlag(Field::kBrakeFault, true);  // status2 bit 3
+  s.SetNumber(Field::kFloor, -2);
+  s.SetNumber(Field::kTrips, 0x00012345);
+  s.SetNumber(Field::kHeartbeat, 7);
+  ControllerInfo info;
+  info.rated_speed_mm_s = 1750;
+  info.model = "LIFTSIM-1";
+  RegisterImage image;
+  map->Encode(s, info, image);
+  std::span<const uint16_t> in = image.Read(kIn, 0, 13);
+  ASSERT_EQ(in.size(), 13u);
+  EXPECT_EQ(in[0], 1 << 0 | 1 << 3 | 1 << 8 | 1 << 11);
+  EXPECT_EQ(in[1], 0xFFFE);
+  EXPECT_EQ(in[5], 0x0001);
+  EXPECT_EQ(in[6], 0x2345);
+  EXPECT_EQ(in[11], 7);
+  EXPECT_EQ(in[12], 1 << 3);
+  std::span<const uint16_t> h = image.Read(kHold, 100, 11);
+  ASSERT_EQ(h.size(), 11u);
+  EXPECT_EQ(h[0], 1750);
+  EXPECT_EQ(h[1], 0);  // top_floor not given
+  EXPECT_EQ(h[3], 'L' << 8 | 'I');
+  EXPECT_EQ(h[7], '1' << 8);
+  EXPECT_EQ(h[8], 0);
+
+  // Encoding again rewrites everything: nothing of the last sample stays.
+  map->Encode(Sample{}, ControllerInfo{}, image);
+  for (uint16_t v : image.Read(kIn, 0, 13)) EXPECT_EQ(v, 0);
+  for (uint16_t v : image.Read(kHold, 100, 11)) EXPECT_EQ(v, 0);
+}
+
+TEST(EncodeTest, VendorXImageCoversItsBlocksAndTheirHoles) {
+  auto r = RegisterMap::LoadFile(VendorX());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  RegisterImage image;
+  (*r)->Encode(Sample{}, ControllerInfo{}, image);
+  EXPECT_THAT(image.ranges(), ::testing::ElementsAre(RegisterImage::Range{kCoil, 6, 1, 0},
+                                                     RegisterImage::Range{kDisc, 12, 3, 1},
+                                                     RegisterImage::Range{kHold, 0x1000, 16, 4},
+                                                     RegisterImage::Range{kHold, 0x2000, 14, 20}));
+  EXPECT_EQ(image.Read(kHold, 0x1008, 2).size(), 2u);  // pending car calls: a hole, read 0
+  EXPECT_EQ(image.Read(kDisc, 13, 1).size(), 1u);      // between two mapped inputs
+  EXPECT_TRUE(image.Read(kHold, 0x0FFF, 2).empty());
+  EXPECT_TRUE(image.Read(kHold, 0x100F, 2).empty());
+  EXPECT_TRUE(image.Read(kHold, 0x1010, 1).empty());
+  EXPECT_TRUE(image.Read(kHold, 0x100F, 0x2000 - 0x100F + 1).empty());  // across the gap
+  EXPECT_TRUE(image.Read(kCoil, 5, 2).empty());
+  EXPECT_TRUE(image.Read(kCoil, 7, 1).empty());
+  EXPECT_TRUE(image.Read(kDisc, 11, 2).empty());
+  EXPECT_FALSE(image.HasTable(kIn));
+  EXPECT_TRUE(image.HasTable(kCoil));
+  EXPECT_TRUE(image.HasTable(kDisc));
+}
+
+TEST(EncodeTest, VendorXRoundTripsEveryField) {
+  auto r = RegisterMap::LoadFile(VendorX());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ControllerInfo info;
+  info.rated_speed_mm_s = 1750;  // 175 cm/s
+  info.top_floor = 18;
+  info.bottom_floor = -2;
+  info.model = "XC-900A V2";
+  // float32 m/s keeps about 7 digits; load is in 0.1 %.
+  const std::map<Field, double> tolerance = {{Field::kSpeed, 1e-3}, {Field::kLoad, 1e-9}};
+  ExpectRoundTrip(**r,
+                  {{Field::kFloor, -2},
+                   {Field::kFaultCode, 35},
+                   {Field::kSpeed, 1600},
+                   {Field::kLoad, 75.5},
+                   {Field::kTrips, 123456},
+                   {Field::kDoorCycles, 4000000000.0},
+                   {Field::kRunHours, 0x00012345},
+                   {Field::kHeartbeat, 65535}},
+                  info, tolerance);
+  ExpectRoundTrip(**r,
+                  {{Field::kFloor, 30},
+                   {Field::kFaultCode, 0},
+                   {Field::kSpeed, 2187},
+                   {Field::kLoad, 0},
+                   {Field::kTrips, 0},
+                   {Field::kDoorCycles, 1},
+                   {Field::kRunHours, 4294967295.0},
+                   {Field::kHeartbeat, 0}},
+                  ControllerInfo{.rated_speed_mm_s = 1000,
+                                 .top_floor = 5,
+                                 .bottom_floor = -3,
+                                 .model = "ABCDEFGHIJKLMNOPQRST"},
+                  tolerance);
+}
+
+TEST(EncodeTest, VendorXRegistersAreTheMakes) {
+  auto r = RegisterMap::LoadFile(VendorX());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  Sample s = FullSample([](int) { return false; }, {});
+  // Every "ok" bit set: vendor-x reports the faults, so its bits are clear.
+  s.SetFlag(Field::kSafetyChainOk, true);
+  s.SetFlag(Field::kDoorLockOk, true);
+  s.SetFlag(Field::kMainPowerOk, true);
+  s.SetFlag(Field::kAuto, true);
+  s.SetFlag(Field::kMoving, true);
+  s.SetFlag(Field::kFireService, true);
+  s.SetFlag(Field::kOutOfService, false);  // service switch closed: input on
+  s.SetFlag(Field::kEmergencyPower, true);
+  s.SetNumber(Field::kFloor, -2);
+  s.SetNumber(Field::kSpeed, 1600);
+  s.SetNumber(Field::kLoad, 75.5);
+  s.SetNumber(Field::kTrips, 0x00012345);
+  s.SetNumber(Field::kRunHours, 0x00012345);
+  ControllerInfo info;
+  info.rated_speed_mm_s = 1750;
+  info.top_floor = 18;
+  info.bottom_floor = -2;
+  info.model = "XC-900A";
+  RegisterImage image;
+  (*r)->Encode(s, info, image);
+  std::span<const uint16_t> h = image.Read(kHold, 0x1000, 16);
+  ASSERT_EQ(h.size(), 16u);
+  EXPECT_EQ(h[0], 1 << 0 | 1 << 9);  // moving, auto; bits 6 and 7 (faults) clear
+  EXPECT_EQ(h[1], 1);                // landing 1 = floor -2
+  const uint32_t speed = std::bit_cast<uint32_t>(1.6f);
+  EXPECT_EQ(h[3], speed & 0xFFFF);  // low word first
+  EXPECT_EQ(h[4], speed >> 16);
+  EXPECT_EQ(h[5], 755);  // 0.1 %
+  EXPECT_EQ(h[7], 0);    // power ok: bit 0 clear
+  EXPECT_EQ(h[8], 0);    // hole
+  EXPECT_EQ(h[9], 0);
+  EXPECT_EQ(h[10], 0x2345);  // trips, low word first
+  EXPECT_EQ(h[11], 0x0001);
+  EXPECT_EQ(h[14], 0x0001);  // run_hours, high word first
+  EXPECT_EQ(h[15], 0x2345);
+  EXPECT_THAT(
+      std::vector<uint16_t>(image.Read(kDisc, 12, 3).begin(), image.Read(kDisc, 12, 3).end()),
+      ::testing::ElementsAre(1, 0, 1));
+  EXPECT_EQ(image.Read(kCoil, 6, 1)[0], 1);
+  std::span<const uint16_t> i = image.Read(kHold, 0x2000, 14);
+  ASSERT_EQ(i.size(), 14u);
+  EXPECT_EQ(i[0], 175);
+  EXPECT_EQ(i[1], 21);
+  EXPECT_EQ(i[2], 1);
+  EXPECT_EQ(i[4], 'X' << 8 | 'C');
+  EXPECT_EQ(i[7], 'A' << 8);
+
+  // The opposite sense: faults show as set bits.
+  s.SetFlag(Field::kSafetyChainOk, false);
+  s.SetFlag(Field::kDoorLockOk, false);
+  s.SetFlag(Field::kMainPowerOk, false);
+  s.SetFlag(Field::kOutOfService, true);
+  (*r)->Encode(s, info, image);
+  EXPECT_EQ(image.Read(kHold, 0x1000, 1)[0], 1 << 0 | 1 << 6 | 1 << 7 | 1 << 9);
+  EXPECT_EQ(image.Read(kHold, 0x1007, 1)[0], 1);
+  EXPECT_EQ(image.Read(kDisc, 14, 1)[0], 0);
+}
+
+TEST(EncodeTest, SaturatesRoundsAndLeavesAbsentFieldsZero) {
+  auto map = MustBuild({Num(Field::kFloor, kHold, 0, ValueType::kUint16, kHi, 1, -3),
+                        Num(Field::kFaultCode, kHold, 1, ValueType::kInt16),
+                        Num(Field::kLoad, kHold, 2, ValueType::kUint16, kHi, 0.1),
+                        Num(Field::kTrips, kHold, 3, ValueType::kInt32, kLo),
+                        Num(Field::kSpeed, kHold, 5, ValueType::kFloat32, kHi, 1000),
+                        Num(Field::kHeartbeat, kHold, 7, ValueType::kUint32),
+                        Bit(Field::kMoving, kHold, 9, 4, true), Ascii(Field::kModel, kHold, 10, 3)},
+                       {}, 0);
+  ASSERT_NE(map, nullptr);
+  auto words = [](const RegisterImage& image) {
+    std::span<const uint16_t> v = image.Read(kHold, 0, 12);
+    return std::vector<uint16_t>(v.begin(), v.end());
+  };
+  Sample s;
+  s.SetNumber(Field::kFloor, -10);      // raw -7: below uint16
+  s.SetNumber(Field::kFaultCode, 1e9);  // above int16
+  s.SetNumber(Field::kLoad, 12.34);     // 123.4 -> 123
+  s.SetNumber(Field::kTrips, -2);       // int32 -2, low word first
+  s.SetNumber(Field::kSpeed, 1e300);    // beyond float: infinity
+  s.SetNumber(Field::kHeartbeat, -1);   // below uint32
+  ControllerInfo info;
+  info.model = "ABCDEF";  // cut at 3 characters
+  RegisterImage image;
+  map->Encode(s, info, image);
+  const uint32_t inf = std::bit_cast<uint32_t>(std::numeric_limits<float>::infinity());
+  EXPECT_THAT(words(image),
+              ::testing::ElementsAre(0, 32767, 123, 0xFFFE, 0xFFFF, inf >> 16, inf & 0xFFFF, 0, 0,
+                                     0,  // moving absent: raw 0 even though inverted
+                                     'A' << 8 | 'B', 'C' << 8));
+  s.SetNumber(Field::kFloor, 70000);
+  s.SetNumber(Field::kFaultCode, -1e9);
+  s.SetNumber(Field::kLoad, 0.06);  // 0.6 rounds to 1
+  s.SetNumber(Field::kHeartbeat, 1e12);
+  s.SetNumber(Field::kSpeed, std::numeric_limits<double>::quiet_NaN());
+  s.SetFlag(Field::kMoving, false);
+  map->Encode(s, ControllerInfo{}, image);
+  std::vector<uint16_t> w = words(image);
+  EXPECT_EQ(w[0], 65535);
+  EXPECT_EQ(w[1], 0x8000);
+  EXPECT_EQ(w[2], 1);
+  EXPECT_EQ(w[7], 0xFFFF);
+  EXPECT_EQ(w[8], 0xFFFF);
+  EXPECT_TRUE(std::isnan(std::bit_cast<float>(static_cast<uint32_t>(w[5] << 16 | w[6]))));
+  EXPECT_EQ(w[9], 1 << 4);  // inverted
+  EXPECT_EQ(w[10], 0);
+  EXPECT_EQ(w[11], 0);
+  // A NaN float decodes to "absent", as a real controller's would.
+  Decoded d = DecodeImage(*map, image);
+  EXPECT_FALSE(d.sample.Has(Field::kSpeed));
+  EXPECT_TRUE(d.sample.Has(Field::kFloor));
+}
+
+TEST(EncodeTest, MergesTouchingBlocksOfPollAndInfo) {
+  // floor (polled) and rated_speed (info) next to each other in one table:
+  // two read blocks, one covered range.
+  auto map = MustBuild({Num(Field::kFloor, kIn, 1, ValueType::kInt16),
+                        Num(Field::kRatedSpeed, kIn, 2, ValueType::kUint16),
+                        Num(Field::kHeartbeat, kIn, 10, ValueType::kUint16)},
+                       {}, 0);
+  ASSERT_NE(map, nullptr);
+  EXPECT_THAT(map->poll_blocks(),
+              ::testing::ElementsAre(ReadBlock{kIn, 1, 1}, ReadBlock{kIn, 10, 1}));
+  EXPECT_THAT(map->info_blocks(), ::testing::ElementsAre(ReadBlock{kIn, 2, 1}));
+  Sample s;
+  s.SetNumber(Field::kFloor, -1);
+  s.SetNumber(Field::kHeartbeat, 9);
+  ControllerInfo info;
+  info.rated_speed_mm_s = 1000;
+  RegisterImage image;
+  map->Encode(s, info, image);
+  EXPECT_THAT(image.ranges(), ::testing::ElementsAre(RegisterImage::Range{kIn, 1, 2, 0},
+                                                     RegisterImage::Range{kIn, 10, 1, 2}));
+  std::span<const uint16_t> v = image.Read(kIn, 1, 2);
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0], 0xFFFF);
+  EXPECT_EQ(v[1], 1000);
+  EXPECT_TRUE(image.Read(kIn, 1, 10).empty());  // 3..9 are not the map's
+  EXPECT_EQ(image.Read(kIn, 10, 1)[0], 9);
+
+  // Laid out for another map, the image is laid out again for this one.
+  RegisterMap::Ref1()->Encode(Sample{}, ControllerInfo{}, image);
+  EXPECT_EQ(image.ranges().size(), 2u);
+  EXPECT_EQ(image.Read(kIn, 0, 13).size(), 13u);
+  map->Encode(s, info, image);
+  EXPECT_EQ(image.Read(kIn, 1, 2)[1], 1000);
+}
+
+TEST(EncodeTest, AllocatesOnlyToLayOutTheImage) {
+  auto r = RegisterMap::LoadFile(VendorX());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  Sample s = FullSample([](int i) { return i % 2 == 0; }, {{Field::kSpeed, 1000}});
+  ControllerInfo info;
+  info.model = "a model name that is long";  // allocated before counting
+  RegisterImage image;
+  (*r)->Encode(s, info, image);
+  g_allocations = 0;
+  g_counting = true;
+  for (int i = 0; i < 100; ++i) (*r)->Encode(s, info, image);
+  g_counting = false;
+  EXPECT_EQ(g_allocations, 0);
+  RegisterMap::Ref1()->Encode(s, info, image);  // laid out again, for ref-1
+  g_allocations = 0;
+  g_counting = true;
+  for (int i = 0; i < 100; ++i) RegisterMap::Ref1()->Encode(s, info, image);
+  g_counting = false;
+  EXPECT_EQ(g_allocations, 0);
 }
 
 }  // namespace

@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "drivers/register_map.h"
 #include "drivers/sim/car_model.h"
 #include "drivers/sim/control.h"
 #include "drivers/sim/sim_options.h"
@@ -619,6 +620,72 @@ TEST(Options, RefusesBadCommandLines) {
   }
 }
 
+TEST(Options, ParsesAMapFilePerLink) {
+  const char* argv[] = {"liftsim",
+                        "--tcp",
+                        "127.0.0.1:1502:1-3:maps/vendor-x.toml",
+                        "--tcp",
+                        "[::1]:1503:1:ref-1",
+                        "--tcp",
+                        "*:1504:2",
+                        "--tcp",
+                        "h:1505:4:c:/maps/odd:name.toml",
+                        "--tcp",
+                        "::1:1506:5",  // IPv6 without brackets, as before: no map
+                        "--rtu",
+                        "/dev/pts/7:9600:E:8:1:1,2:maps/vendor-x.toml",
+                        "--rtu",
+                        "/dev/serial/by-path/pci-0:0:1.0:19200:N:8:2:3",
+                        "--rtu",
+                        "/dev/serial/by-path/pci-0:0:1.0:19200:N:8:2:3:/m:x.toml",
+                        "--control",
+                        "127.0.0.1:7000"};
+  auto o = ParseCommandLine(static_cast<int>(std::size(argv)), argv);
+  ASSERT_TRUE(o.ok()) << o.error().message;
+  ASSERT_EQ(o->tcp.size(), 5u);
+  EXPECT_EQ(o->tcp[0].host, "127.0.0.1");
+  EXPECT_EQ(o->tcp[0].port, 1502);
+  EXPECT_EQ(o->tcp[0].units, (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(o->tcp[0].map, "maps/vendor-x.toml");
+  EXPECT_EQ(o->tcp[1].host, "::1");
+  EXPECT_EQ(o->tcp[1].map, "ref-1");
+  EXPECT_EQ(o->tcp[2].host, "");
+  EXPECT_EQ(o->tcp[2].units, (std::vector<int>{2}));
+  EXPECT_EQ(o->tcp[2].map, "ref-1");  // the default
+  EXPECT_EQ(o->tcp[3].map, "c:/maps/odd:name.toml");
+  EXPECT_EQ(o->tcp[3].units, (std::vector<int>{4}));
+  EXPECT_EQ(o->tcp[4].host, "::1");
+  EXPECT_EQ(o->tcp[4].port, 1506);
+  EXPECT_EQ(o->tcp[4].map, "ref-1");
+  ASSERT_EQ(o->rtu.size(), 3u);
+  EXPECT_EQ(o->rtu[0].device, "/dev/pts/7");
+  EXPECT_EQ(o->rtu[0].baud, 9600);
+  EXPECT_EQ(o->rtu[0].parity, 'E');
+  EXPECT_EQ(o->rtu[0].units, (std::vector<int>{1, 2}));
+  EXPECT_EQ(o->rtu[0].map, "maps/vendor-x.toml");
+  EXPECT_EQ(o->rtu[1].device, "/dev/serial/by-path/pci-0:0:1.0");
+  EXPECT_EQ(o->rtu[1].stop_bits, 2);
+  EXPECT_EQ(o->rtu[1].units, (std::vector<int>{3}));
+  EXPECT_EQ(o->rtu[1].map, "ref-1");
+  EXPECT_EQ(o->rtu[2].device, "/dev/serial/by-path/pci-0:0:1.0");
+  EXPECT_EQ(o->rtu[2].map, "/m:x.toml");
+
+  std::vector<std::vector<const char*>> bad = {
+      {"liftsim", "--tcp", "127.0.0.1:1502:1:", "--control", "h:1"},          // empty map
+      {"liftsim", "--rtu", "/dev/x:9600:N:8:1:1:", "--control", "h:1"},       // empty map
+      {"liftsim", "--tcp", "127.0.0.1:1502:x:v.toml", "--control", "h:1"},    // units
+      {"liftsim", "--rtu", "/dev/x:9600:X:8:1:1:v.toml", "--control", "h:1"}  // parity
+  };
+  for (auto& args : bad) {
+    auto r = ParseCommandLine(static_cast<int>(args.size()), args.data());
+    EXPECT_FALSE(r.ok()) << "accepted: " << args[2];
+  }
+  const char* parity[] = {"liftsim", "--rtu", "/dev/x:9600:X:8:1:1:v.toml", "--control", "h:1"};
+  auto r = ParseCommandLine(static_cast<int>(std::size(parity)), parity);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("parity"), std::string::npos) << r.error().message;
+}
+
 class TempFile {
  public:
   explicit TempFile(const std::string& text) {
@@ -1119,6 +1186,408 @@ TEST(ServerDynamic, ScenarioNamingAMissingLinkIsRefusedAndCarsMove) {
 }
 
 // ---------------------------------------------------------------------------
+// SimServer serving a map file (maps/vendor-x.toml)
+
+std::string VendorXPath() { return std::string(LG_SOURCE_DIR) + "/maps/vendor-x.toml"; }
+
+std::shared_ptr<const drivers::RegisterMap> VendorXMap() {
+  auto r = drivers::RegisterMap::LoadFile(VendorXPath());
+  EXPECT_TRUE(r.ok()) << r.error().message;
+  return r.ok() ? *r : nullptr;
+}
+
+// Reads `blocks` from the unit `ctx` is set to, with the plain libmodbus
+// read of each table, as the daemon does. Returns 0 or the errno.
+int ReadBlocks(modbus_t* ctx, const std::vector<drivers::ReadBlock>& blocks,
+               std::vector<std::vector<uint16_t>>& out) {
+  out.clear();
+  for (const drivers::ReadBlock& b : blocks) {
+    std::vector<uint16_t> v(b.count);
+    std::vector<uint8_t> bits(b.count);
+    int rc = -1;
+    switch (b.table) {
+      case drivers::Table::kCoils:
+        rc = modbus_read_bits(ctx, b.address, b.count, bits.data());
+        std::copy(bits.begin(), bits.end(), v.begin());
+        break;
+      case drivers::Table::kDiscreteInputs:
+        rc = modbus_read_input_bits(ctx, b.address, b.count, bits.data());
+        std::copy(bits.begin(), bits.end(), v.begin());
+        break;
+      case drivers::Table::kHoldingRegisters:
+        rc = modbus_read_registers(ctx, b.address, b.count, v.data());
+        break;
+      case drivers::Table::kInputRegisters:
+        rc = modbus_read_input_registers(ctx, b.address, b.count, v.data());
+        break;
+    }
+    if (rc != b.count) return errno;
+    out.push_back(std::move(v));
+  }
+  return 0;
+}
+
+struct DecodedCar {
+  Sample sample;
+  ControllerInfo info;
+};
+
+// Polls and reads the controller info of one unit over Modbus, and decodes
+// both with `map`, as the daemon would.
+DecodedCar ReadAndDecode(modbus_t* ctx, const drivers::RegisterMap& map) {
+  DecodedCar d;
+  std::vector<std::vector<uint16_t>> raw;
+  EXPECT_EQ(ReadBlocks(ctx, map.poll_blocks(), raw), 0) << modbus_strerror(errno);
+  std::vector<drivers::RawBlock> spans(raw.begin(), raw.end());
+  Status st = map.DecodePoll(spans, d.sample);
+  EXPECT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(ReadBlocks(ctx, map.info_blocks(), raw), 0) << modbus_strerror(errno);
+  spans.assign(raw.begin(), raw.end());
+  auto info = map.DecodeInfo(spans);
+  EXPECT_TRUE(info.ok()) << info.error().message;
+  if (info.ok()) d.info = *info;
+  return d;
+}
+
+// The decoded car is what `get` reported: every field, numbers within the
+// map's rounding (float32 speed in m/s, load in 0.1 %). The heartbeat moves
+// while we read, so it only has to lie between two `get`s.
+void ExpectDecodedIsGet(const DecodedCar& d, std::map<std::string, std::string> get,
+                        std::map<std::string, std::string> get_after) {
+  for (int i = 0; i < static_cast<int>(Field::kRatedSpeed); ++i) {
+    const Field f = static_cast<Field>(i);
+    const std::string name(FieldName(f));
+    ASSERT_TRUE(d.sample.Has(f)) << name;
+    ASSERT_EQ(get.count(name), 1u) << name;
+    if (IsFlag(f)) {
+      EXPECT_EQ(d.sample.Flag(f) ? "1" : "0", get[name]) << name;
+    } else if (f == Field::kHeartbeat) {
+      EXPECT_GE(d.sample.Number(f), std::stod(get[name]));
+      EXPECT_LE(d.sample.Number(f), std::stod(get_after[name]));
+    } else {
+      EXPECT_EQ(get[name], get_after[name]) << name << " changed while reading";
+      const double tolerance = f == Field::kSpeed ? 0.01 : 1e-6;
+      EXPECT_NEAR(d.sample.Number(f), std::stod(get[name]), tolerance) << name;
+    }
+  }
+  EXPECT_EQ(d.info.rated_speed_mm_s, std::stoi(get["rated_speed"]));
+  EXPECT_EQ(d.info.top_floor, std::stoi(get["top_floor"]));
+  EXPECT_EQ(d.info.bottom_floor, std::stoi(get["bottom_floor"]));
+  EXPECT_EQ(d.info.model, get["model"]);
+}
+
+class VendorXServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    map_ = VendorXMap();
+    ASSERT_NE(map_, nullptr);
+    SimOptions o;
+    TcpLinkSpec vx{"127.0.0.1", 0, {1, 2}};
+    vx.map = VendorXPath();
+    o.tcp.push_back(vx);
+    o.tcp.push_back(TcpLinkSpec{"127.0.0.1", 0, {1}});  // ref-1 on the side
+    o.control_host = "127.0.0.1";
+    o.control_port = 0;
+    o.is_static = true;
+    o.bottom_floor = -2;  // the installation of vendor-x.toml: landing 1 is B2
+    o.top_floor = 18;
+    server_ = std::make_unique<SimServer>(std::move(o));
+    Status st = server_->Open();
+    ASSERT_TRUE(st.ok()) << st.error().message;
+    ASSERT_TRUE(server_->Start().ok());
+    port_ = server_->tcp_port(0);
+    ref_port_ = server_->tcp_port(1);
+    link_ = std::to_string(port_);
+    ctl_ = std::make_unique<Control>(server_->control_port());
+  }
+  void TearDown() override {
+    ctl_.reset();
+    if (server_) server_->Stop();
+  }
+  std::string Car(int unit) const { return link_ + "/" + std::to_string(unit); }
+  // Reads and decodes the car, between two `get`s, and checks they agree.
+  DecodedCar Check(ModbusCtx& m, int unit) {
+    modbus_set_slave(m.ctx, unit);
+    auto before = ctl_->Fields(ctl_->Cmd("get " + Car(unit)));
+    DecodedCar d = ReadAndDecode(m.ctx, *map_);
+    auto after = ctl_->Fields(ctl_->Cmd("get " + Car(unit)));
+    ExpectDecodedIsGet(d, before, after);
+    return d;
+  }
+  uint16_t Holding(ModbusCtx& m, int address) {
+    uint16_t v = 0xDEAD;
+    EXPECT_EQ(m.ReadHolding(address, 1, &v), 0) << modbus_strerror(errno);
+    return v;
+  }
+  int Bit(ModbusCtx& m, bool coil, int address) {
+    uint8_t b = 0xFF;
+    const int rc = coil ? modbus_read_bits(m.ctx, address, 1, &b)
+                        : modbus_read_input_bits(m.ctx, address, 1, &b);
+    EXPECT_EQ(rc, 1) << modbus_strerror(errno);
+    return b;
+  }
+
+  std::shared_ptr<const drivers::RegisterMap> map_;
+  std::unique_ptr<SimServer> server_;
+  std::unique_ptr<Control> ctl_;
+  int port_ = 0, ref_port_ = 0;
+  std::string link_;
+};
+
+TEST_F(VendorXServerTest, ServesTheMakesRegistersThatDecodeToWhatGetReports) {
+  ModbusCtx m(port_, 1);
+  DecodedCar d = Check(m, 1);
+  EXPECT_EQ(d.sample.floor(), -2);
+  EXPECT_EQ(d.sample.mode(), Mode::kAuto);
+  EXPECT_EQ(d.info.top_floor, 18);
+  EXPECT_EQ(d.info.model, "LIFTSIM-1");
+  // The make's own layout, raw: landing numbers, fault bits clear for "ok",
+  // the service key switch closed, the rescue relay off.
+  uint16_t h[16];
+  ASSERT_EQ(m.ReadHolding(0x1000, 16, h), 0) << modbus_strerror(errno);
+  EXPECT_EQ(h[0], 1 << 3 | 1 << 5 | 1 << 9);  // door_zone, door_closed, auto
+  EXPECT_EQ(h[1], 1);                         // landing 1 = floor -2
+  EXPECT_EQ(h[7], 0);                         // no power failure
+  EXPECT_EQ(h[8], 0);                         // the hole the daemon reads through
+  EXPECT_EQ(h[10] | h[11] << 16, 100001);     // trips, low word first
+  EXPECT_EQ(h[14] << 16 | h[15], 1001);       // run_hours, high word first
+  uint16_t info[14];
+  ASSERT_EQ(m.ReadHolding(0x2000, 14, info), 0);
+  EXPECT_EQ(info[0], 175);  // cm/s
+  EXPECT_EQ(info[1], 21);   // top landing
+  EXPECT_EQ(info[2], 1);
+  EXPECT_EQ(info[4], 'L' << 8 | 'I');
+  uint8_t bits[3];
+  ASSERT_EQ(modbus_read_input_bits(m.ctx, 12, 3, bits), 3);
+  EXPECT_EQ(bits[0], 0);  // fire recall switch off
+  EXPECT_EQ(bits[2], 1);  // service switch closed: in service
+  EXPECT_EQ(Bit(m, true, 6), 0);
+
+  // Values set by hand come back through the map's scale, offset and types.
+  ctl_->Ok("set " + Car(2) + " speed 1600");
+  ctl_->Ok("set " + Car(2) + " load 75");
+  ctl_->Ok("set " + Car(2) + " trips 4000000000");
+  ctl_->Ok("set " + Car(2) + " floor 17");
+  ctl_->Ok("set " + Car(2) + " model VX-9000");
+  ctl_->Ok("set " + Car(2) + " overload 1");
+  DecodedCar d2 = Check(m, 2);
+  EXPECT_NEAR(d2.sample.Number(Field::kSpeed), 1600, 0.01);
+  EXPECT_NEAR(d2.sample.Number(Field::kLoad), 75, 1e-9);
+  EXPECT_EQ(d2.sample.Number(Field::kTrips), 4000000000.0);
+  EXPECT_EQ(d2.sample.floor(), 17);
+  EXPECT_TRUE(d2.sample.Flag(Field::kOverload));
+  EXPECT_EQ(d2.info.model, "VX-9000");
+  EXPECT_EQ(Holding(m, 0x1005), 750);  // 0.1 %
+  ctl_->Ok("release " + Car(2));
+  Check(m, 2);
+
+  // The ref-1 link of the same simulator is unchanged.
+  ModbusCtx ref(ref_port_, 1);
+  uint16_t r[13];
+  ASSERT_EQ(ref.ReadInput(0, 13, r), 0);
+  EXPECT_EQ(static_cast<int16_t>(r[1]), -2);
+  DecodedCar rd = ReadAndDecode(ref.ctx, *drivers::RegisterMap::Ref1());
+  EXPECT_EQ(rd.sample.floor(), -2);
+  EXPECT_EQ(rd.info.top_floor, 18);
+}
+
+TEST_F(VendorXServerTest, FaultsShowInTheDecodedSample) {
+  ModbusCtx m(port_, 1);
+  ctl_->Ok("fault " + Car(1) + " trapped_between_floors on");
+  DecodedCar d = Check(m, 1);
+  EXPECT_TRUE(d.sample.Flag(Field::kOccupied));
+  EXPECT_FALSE(d.sample.Flag(Field::kMoving));
+  EXPECT_FALSE(d.sample.Flag(Field::kDoorZone));
+  EXPECT_TRUE(d.sample.Flag(Field::kDoorClosed));
+  EXPECT_TRUE(d.sample.Flag(Field::kAuto));
+  EXPECT_EQ(d.sample.Number(Field::kSpeed), 0);
+  EXPECT_EQ(d.sample.mode(), Mode::kAuto);
+
+  // The controller's code, which the map's fault table translates.
+  ctl_->Ok("fault " + Car(1) + " controller_fault on 42");
+  d = Check(m, 1);
+  EXPECT_EQ(d.sample.Number(Field::kFaultCode), 42);
+  EXPECT_EQ(Holding(m, 0x1002), 42);
+  const drivers::FaultText* text =
+      map_->FaultFor(static_cast<uint32_t>(d.sample.Number(Field::kFaultCode)));
+  ASSERT_NE(text, nullptr);
+  EXPECT_NE(text->text.find("brake monitoring fault"), std::string::npos);
+  EXPECT_EQ(text->severity, "critical");
+  ctl_->Ok("fault " + Car(1) + " controller_fault off");
+  ctl_->Ok("fault " + Car(1) + " trapped_between_floors off");
+  d = Check(m, 1);
+  EXPECT_FALSE(d.sample.Flag(Field::kOccupied));
+  EXPECT_EQ(d.sample.Number(Field::kFaultCode), 0);
+
+  // Inverted bits: the make reports the fault, the sample the "ok".
+  ctl_->Ok("fault " + Car(1) + " safety_circuit_open on");
+  d = Check(m, 1);
+  EXPECT_FALSE(d.sample.Flag(Field::kSafetyChainOk));
+  EXPECT_NE(Holding(m, 0x1000) & (1 << 7), 0);
+  ctl_->Ok("fault " + Car(1) + " safety_circuit_open off");
+  ctl_->Ok("fault " + Car(1) + " power_failure on");
+  d = Check(m, 1);
+  EXPECT_FALSE(d.sample.Flag(Field::kMainPowerOk));
+  EXPECT_EQ(Holding(m, 0x1007) & 1, 1);
+  ctl_->Ok("fault " + Car(1) + " power_failure off");
+  ctl_->Ok("fault " + Car(1) + " door_lock_fault on");
+  d = Check(m, 1);
+  EXPECT_FALSE(d.sample.Flag(Field::kDoorLockOk));
+  EXPECT_NE(Holding(m, 0x1000) & (1 << 6), 0);
+  ctl_->Ok("fault " + Car(1) + " door_lock_fault off");
+
+  // Coils and discrete inputs.
+  ctl_->Ok("fault " + Car(1) + " emergency_power on");
+  d = Check(m, 1);
+  EXPECT_TRUE(d.sample.Flag(Field::kEmergencyPower));
+  EXPECT_EQ(Bit(m, true, 6), 1);
+  ctl_->Ok("fault " + Car(1) + " emergency_power off");
+  ctl_->Ok("fault " + Car(1) + " out_of_service on");
+  d = Check(m, 1);
+  EXPECT_TRUE(d.sample.Flag(Field::kOutOfService));
+  EXPECT_EQ(d.sample.mode(), Mode::kOutOfService);
+  EXPECT_EQ(Bit(m, false, 14), 0);  // service switch open
+  ctl_->Ok("fault " + Car(1) + " out_of_service off");
+  ctl_->Ok("fault " + Car(1) + " fire_service on");
+  d = Check(m, 1);
+  EXPECT_TRUE(d.sample.Flag(Field::kFireService));
+  EXPECT_EQ(Bit(m, false, 12), 1);
+  ctl_->Ok("fault " + Car(1) + " fire_service off");
+  ctl_->Ok("fault " + Car(1) + " overspeed on");
+  d = Check(m, 1);
+  EXPECT_NEAR(d.sample.Number(Field::kSpeed), 2187, 0.01);  // 1.25 x rated, whole mm/s
+  EXPECT_TRUE(d.sample.Flag(Field::kDirDown));
+  ctl_->Ok("fault " + Car(1) + " overspeed off");
+  ctl_->Ok("fault " + Car(1) + " top_overrun on");
+  d = Check(m, 1);
+  EXPECT_TRUE(d.sample.Flag(Field::kTopLimit));
+  EXPECT_EQ(d.sample.floor(), 18);
+}
+
+TEST_F(VendorXServerTest, RefusesWhatTheMapDoesNotCoverAndCountsIt) {
+  ctl_->Ok("clear_counts");
+  ModbusCtx m(port_, 1);
+  uint16_t r[20];
+  uint8_t bits[20];
+  EXPECT_EQ(m.ReadInput(0, 1, r), EMBXILFUN);  // vendor-x has no input registers
+  EXPECT_EQ(m.ReadHolding(0x0FFF, 1, r), EMBXILADD);
+  EXPECT_EQ(m.ReadHolding(0x0FFF, 2, r), EMBXILADD);
+  EXPECT_EQ(m.ReadHolding(0x100F, 2, r), EMBXILADD);
+  EXPECT_EQ(m.ReadHolding(0x1010, 1, r), EMBXILADD);
+  EXPECT_EQ(m.ReadHolding(0x200E, 1, r), EMBXILADD);
+  EXPECT_EQ(m.ReadHolding(100, 11, r), EMBXILADD);  // ref-1's info block
+  EXPECT_EQ(m.ReadHolding(0x1008, 2, r), 0);        // a hole inside a block reads 0
+  EXPECT_EQ(r[0], 0);
+  EXPECT_EQ(m.ReadHolding(0x200D, 1, r), 0);
+  EXPECT_EQ(modbus_read_bits(m.ctx, 5, 1, bits), -1);
+  EXPECT_EQ(errno, EMBXILADD);
+  EXPECT_EQ(modbus_read_bits(m.ctx, 6, 2, bits), -1);
+  EXPECT_EQ(errno, EMBXILADD);
+  EXPECT_EQ(modbus_read_input_bits(m.ctx, 11, 2, bits), -1);
+  EXPECT_EQ(errno, EMBXILADD);
+  EXPECT_EQ(modbus_read_input_bits(m.ctx, 13, 2, bits), 2);
+  EXPECT_EQ(modbus_write_register(m.ctx, 0x1000, 1), -1);
+  EXPECT_EQ(errno, EMBXILFUN);
+  EXPECT_EQ(modbus_write_bit(m.ctx, 6, 1), -1);
+  EXPECT_EQ(errno, EMBXILFUN);
+  EXPECT_EQ(ctl_->Cmd("fcodes " + link_), "ok 1=2 2=2 3=8 4=1 5=1 6=1");
+  EXPECT_EQ(ctl_->Cmd("requests " + Car(1)), "ok 15");
+
+  // The ref-1 link still has no coils.
+  ModbusCtx ref(ref_port_, 1);
+  EXPECT_EQ(modbus_read_bits(ref.ctx, 6, 1, bits), -1);
+  EXPECT_EQ(errno, EMBXILFUN);
+  EXPECT_EQ(ref.ReadHolding(0x1000, 1, r), EMBXILADD);
+}
+
+TEST_F(VendorXServerTest, MisbehavioursOnEveryTable) {
+  ModbusCtx m(port_, 1, 300);
+  uint16_t r[16];
+  uint8_t bits[3];
+  ctl_->Ok("misbehave " + Car(1) + " short");
+  EXPECT_EQ(m.ReadHolding(0x1000, 16, r), EMBBADDATA);
+  EXPECT_EQ(modbus_read_input_bits(m.ctx, 12, 3, bits), -1);
+  EXPECT_EQ(errno, EMBBADDATA);
+  ctl_->Ok("misbehave " + Car(1) + " exception 6");
+  EXPECT_EQ(modbus_read_bits(m.ctx, 6, 1, bits), -1);
+  EXPECT_EQ(errno, EMBXSBUSY);
+  ctl_->Ok("misbehave " + Car(1) + " normal");
+  EXPECT_EQ(m.ReadHolding(0x1000, 16, r), 0);
+  ctl_->Ok("fault " + Car(1) + " comms_lost on");
+  EXPECT_EQ(modbus_read_bits(m.ctx, 6, 1, bits), -1);
+  EXPECT_EQ(errno, ETIMEDOUT);
+}
+
+TEST(ServerMaps, MovingCarsDecodeToWhatGetReportsWhenPaused) {
+  auto map = VendorXMap();
+  ASSERT_NE(map, nullptr);
+  SimOptions o;
+  TcpLinkSpec vx{"127.0.0.1", 0, {1, 2, 3, 4}};
+  vx.map = VendorXPath();
+  o.tcp.push_back(vx);
+  o.control_port = 0;
+  o.seed = 11;
+  o.bottom_floor = -2;
+  o.top_floor = 12;
+  SimServer server(o);
+  ASSERT_TRUE(server.Open().ok());
+  ASSERT_TRUE(server.Start().ok());
+  Control ctl(server.control_port());
+  const std::string link = std::to_string(server.tcp_port(0));
+  ModbusCtx m(server.tcp_port(0), 1);
+  bool saw_speed = false;
+  for (int round = 0; round < 30 && !saw_speed; ++round) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    ctl.Ok("pause");
+    for (int unit = 1; unit <= 4; ++unit) {
+      SCOPED_TRACE("unit " + std::to_string(unit));
+      modbus_set_slave(m.ctx, unit);
+      const std::string car = link + "/" + std::to_string(unit);
+      auto before = ctl.Fields(ctl.Cmd("get " + car));
+      DecodedCar d = ReadAndDecode(m.ctx, *map);
+      auto after = ctl.Fields(ctl.Cmd("get " + car));
+      ExpectDecodedIsGet(d, before, after);
+      saw_speed = saw_speed || d.sample.Number(Field::kSpeed) > 0;
+    }
+    ctl.Ok("resume");
+  }
+  EXPECT_TRUE(saw_speed) << "no car was caught moving";
+  server.Stop();
+}
+
+TEST(ServerMaps, ABadMapFileIsRefusedAtOpen) {
+  SimOptions o;
+  TcpLinkSpec t{"127.0.0.1", 0, {1}};
+  t.map = "/nonexistent/map.toml";
+  o.tcp.push_back(t);
+  o.control_port = 0;
+  SimServer missing(o);
+  Status s = missing.Open();
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, "config");
+  EXPECT_NE(s.error().message.find("/nonexistent/map.toml"), std::string::npos)
+      << s.error().message;
+
+  TempFile bad(
+      "name = \"bad\"\n"
+      "[fields.floor]\n"
+      "table = \"write_holding\"\n"
+      "address = 1\n"
+      "type = \"int16\"\n");
+  SimOptions p;
+  p.tcp.push_back(TcpLinkSpec{"127.0.0.1", 0, {1}});
+  RtuLinkSpec r{"/dev/null", 19200, 'N', 8, 1, {1}};
+  r.map = bad.path();
+  p.rtu.push_back(r);
+  p.control_port = 0;
+  SimServer refused(p);
+  s = refused.Open();
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, "config");
+  EXPECT_NE(s.error().message.find(bad.path() + ":3: "), std::string::npos) << s.error().message;
+}
+
+// ---------------------------------------------------------------------------
 // RTU over a socat pty pair
 
 class Socat {
@@ -1251,6 +1720,50 @@ TEST(ServerRtu, TwoUnitsOnOneBus) {
   EXPECT_EQ(read(1, 0, 13), ETIMEDOUT);
   ASSERT_EQ(read(2, 0, 13), 0);
 
+  modbus_close(ctx);
+  modbus_free(ctx);
+  server.Stop();
+}
+
+TEST(ServerRtu, ServesAMapFile) {
+  auto map = VendorXMap();
+  ASSERT_NE(map, nullptr);
+  Socat socat;
+  ASSERT_TRUE(socat.ok()) << "socat did not start";
+  SimOptions o;
+  RtuLinkSpec spec{socat.a(), 19200, 'E', 8, 1, {1, 2}};
+  spec.map = VendorXPath();
+  o.rtu.push_back(spec);
+  o.control_port = 0;
+  o.is_static = true;
+  o.bottom_floor = -2;
+  SimServer server(o);
+  ASSERT_TRUE(server.Open().ok());
+  ASSERT_TRUE(server.Start().ok());
+  Control ctl(server.control_port());
+
+  modbus_t* ctx = modbus_new_rtu(socat.b().c_str(), 19200, 'E', 8, 1);
+  ASSERT_NE(ctx, nullptr);
+  ASSERT_EQ(modbus_connect(ctx), 0) << modbus_strerror(errno);
+  modbus_set_response_timeout(ctx, 0, 400000);
+  ctl.Ok("fault rtu0/2 trapped_between_floors on");
+  for (int unit = 1; unit <= 2; ++unit) {
+    SCOPED_TRACE("unit " + std::to_string(unit));
+    modbus_set_slave(ctx, unit);
+    const std::string car = "rtu0/" + std::to_string(unit);
+    auto before = ctl.Fields(ctl.Cmd("get " + car));
+    DecodedCar d = ReadAndDecode(ctx, *map);
+    auto after = ctl.Fields(ctl.Cmd("get " + car));
+    ExpectDecodedIsGet(d, before, after);
+    EXPECT_EQ(d.sample.floor(), unit - 3);
+    EXPECT_EQ(d.sample.Flag(Field::kOccupied), unit == 2);
+  }
+  uint16_t r[1];
+  modbus_set_slave(ctx, 1);
+  EXPECT_EQ(modbus_read_input_registers(ctx, 0, 1, r), -1);
+  EXPECT_EQ(errno, EMBXILFUN);
+  EXPECT_EQ(modbus_read_registers(ctx, 0x1010, 1, r), -1);
+  EXPECT_EQ(errno, EMBXILADD);
   modbus_close(ctx);
   modbus_free(ctx);
   server.Stop();
@@ -1403,6 +1916,35 @@ TEST(LiftsimProcess, BadCommandLineAndBadScenarioExit2) {
     EXPECT_EQ(p.Wait(), 1);
     EXPECT_NE(p.err_text.find("bind"), std::string::npos) << p.err_text;
     ::close(fd);
+  }
+}
+
+TEST(LiftsimProcess, ServesAMapFileAndRefusesABadOne) {
+  if (access(LiftsimPath().c_str(), X_OK) != 0) GTEST_SKIP() << "build the liftsim target first";
+  {
+    const int port = FreePort();
+    const int cport = FreePort();
+    const std::string link = std::to_string(port);
+    Process p({LiftsimPath(), "--tcp", "127.0.0.1:" + link + ":1-2:" + VendorXPath(), "--tcp",
+               "127.0.0.1:0:1", "--control", "127.0.0.1:" + std::to_string(cport), "--static"});
+    ASSERT_TRUE(p.WaitFor("liftsim ready\n")) << p.err_text;
+    {
+      Control ctl(cport);
+      ctl.Ok("fault " + link + "/2 controller_fault on 51");
+      ModbusCtx m(port, 2);
+      uint16_t h[3];
+      ASSERT_EQ(m.ReadHolding(0x1000, 3, h), 0) << modbus_strerror(errno);
+      EXPECT_EQ(h[1], 4);  // floor 1 (unit 2, floors 0..9) is landing 4
+      EXPECT_EQ(h[2], 51);
+    }
+    kill(p.pid, SIGTERM);
+    EXPECT_EQ(p.Wait(), 0);
+  }
+  {
+    Process p(
+        {LiftsimPath(), "--tcp", "127.0.0.1:0:1:/nonexistent/vx.toml", "--control", "127.0.0.1:0"});
+    EXPECT_EQ(p.Wait(), 2);
+    EXPECT_NE(p.err_text.find("/nonexistent/vx.toml"), std::string::npos) << p.err_text;
   }
 }
 
