@@ -37,15 +37,15 @@ class SystemClock final : public Clock {
 class ManualClock final : public Clock {
  public:
   explicit ManualClock(WallTime wall_start = WallTime(std::chrono::seconds(1'790'000'000)))
-      : steady_ns_(1'000'000'000), wall_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                wall_start.time_since_epoch())
-                                                .count()) {}
+      : steady_ns_(1'000'000'000),
+        wall_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(wall_start.time_since_epoch())
+                     .count()) {}
   SteadyTime Now() const override {
     return SteadyTime(std::chrono::nanoseconds(steady_ns_.load()));
   }
   WallTime WallNow() const override {
-    return WallTime(std::chrono::duration_cast<WallTime::duration>(
-        std::chrono::nanoseconds(wall_ns_.load())));
+    return WallTime(
+        std::chrono::duration_cast<WallTime::duration>(std::chrono::nanoseconds(wall_ns_.load())));
   }
   template <typename Rep, typename Period>
   void Advance(std::chrono::duration<Rep, Period> d) {

@@ -6,13 +6,39 @@ namespace lg {
 namespace {
 
 constexpr std::array<std::string_view, kFieldCount> kNames = {
-    "auto",         "inspection",   "fire_service",  "door_zone",       "moving",
-    "dir_up",       "dir_down",     "door_open",     "door_closed",     "occupied",
-    "alarm_button", "safety_chain_ok", "door_lock_ok", "main_power_ok", "overload",
-    "out_of_service", "top_limit",  "bottom_limit",  "ucm",             "brake_fault",
-    "emergency_power", "floor",     "fault_code",    "speed",           "load",
-    "trips",        "door_cycles",  "run_hours",     "heartbeat",       "rated_speed",
-    "top_floor",    "bottom_floor", "model",
+    "auto",
+    "inspection",
+    "fire_service",
+    "door_zone",
+    "moving",
+    "dir_up",
+    "dir_down",
+    "door_open",
+    "door_closed",
+    "occupied",
+    "alarm_button",
+    "safety_chain_ok",
+    "door_lock_ok",
+    "main_power_ok",
+    "overload",
+    "out_of_service",
+    "top_limit",
+    "bottom_limit",
+    "ucm",
+    "brake_fault",
+    "emergency_power",
+    "floor",
+    "fault_code",
+    "speed",
+    "load",
+    "trips",
+    "door_cycles",
+    "run_hours",
+    "heartbeat",
+    "rated_speed",
+    "top_floor",
+    "bottom_floor",
+    "model",
 };
 
 int NumberIndex(Field f) { return static_cast<int>(f) - kFlagCount; }
@@ -33,31 +59,44 @@ std::string_view FieldName(Field f) {
 
 std::string_view ModeName(Mode m) {
   switch (m) {
-    case Mode::kAuto: return "auto";
-    case Mode::kInspection: return "inspection";
-    case Mode::kFireService: return "fire_service";
-    case Mode::kOutOfService: return "out_of_service";
-    case Mode::kEmergencyPower: return "emergency_power";
-    case Mode::kUnknown: break;
+    case Mode::kAuto:
+      return "auto";
+    case Mode::kInspection:
+      return "inspection";
+    case Mode::kFireService:
+      return "fire_service";
+    case Mode::kOutOfService:
+      return "out_of_service";
+    case Mode::kEmergencyPower:
+      return "emergency_power";
+    case Mode::kUnknown:
+      break;
   }
   return "unknown";
 }
 
 std::string_view DirectionName(Direction d) {
   switch (d) {
-    case Direction::kUp: return "up";
-    case Direction::kDown: return "down";
-    case Direction::kNone: break;
+    case Direction::kUp:
+      return "up";
+    case Direction::kDown:
+      return "down";
+    case Direction::kNone:
+      break;
   }
   return "none";
 }
 
 std::string_view DoorStateName(DoorState d) {
   switch (d) {
-    case DoorState::kOpen: return "open";
-    case DoorState::kClosed: return "closed";
-    case DoorState::kMoving: return "moving";
-    case DoorState::kUnknown: break;
+    case DoorState::kOpen:
+      return "open";
+    case DoorState::kClosed:
+      return "closed";
+    case DoorState::kMoving:
+      return "moving";
+    case DoorState::kUnknown:
+      break;
   }
   return "unknown";
 }

@@ -74,7 +74,14 @@ constexpr bool IsPolledField(Field f) { return f < Field::kRatedSpeed; }
 std::optional<Field> FieldFromName(std::string_view name);
 std::string_view FieldName(Field f);
 
-enum class Mode : uint8_t { kUnknown, kAuto, kInspection, kFireService, kOutOfService, kEmergencyPower };
+enum class Mode : uint8_t {
+  kUnknown,
+  kAuto,
+  kInspection,
+  kFireService,
+  kOutOfService,
+  kEmergencyPower
+};
 enum class Direction : uint8_t { kNone, kUp, kDown };
 enum class DoorState : uint8_t { kUnknown, kOpen, kClosed, kMoving };
 

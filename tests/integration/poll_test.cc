@@ -275,7 +275,7 @@ INSTANTIATE_TEST_SUITE_P(EveryKind, LinkFaultTest,
                                            FaultCase{"exception 4", LinkError::Kind::kException},
                                            FaultCase{"short", LinkError::Kind::kBadFrame},
                                            FaultCase{"truncate", LinkError::Kind::kBadFrame},
-                      FaultCase{"garbage", LinkError::Kind::kBadFrame},
+                                           FaultCase{"garbage", LinkError::Kind::kBadFrame},
                                            FaultCase{"bad_tid", LinkError::Kind::kBadTransaction},
                                            FaultCase{"bytewise 100", LinkError::Kind::kBadFrame}),
                          [](const ::testing::TestParamInfo<FaultCase>& info) {

@@ -89,7 +89,7 @@ TEST_F(ConfigTest, ExampleAsShippedLoadsWithAWarningAboutItsBackup) {
   ASSERT_TRUE(result.ok()) << result.error().message;
   ASSERT_EQ(result->warnings.size(), 1u);
   EXPECT_NE(result->warnings[0].find(Path() + ":73: contractor 'acme-lifts' has backup "
-                                     "'city-rescue', which no [[contractor]] defines"),
+                                              "'city-rescue', which no [[contractor]] defines"),
             std::string::npos)
       << result->warnings[0];
 }
