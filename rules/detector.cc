@@ -68,6 +68,8 @@ std::string MissingText(const Mask& need, const Mask& provided) {
   return (missing.count() == 1 ? "map lacks field " : "map lacks fields ") + names;
 }
 
+constexpr Dur kSampleJitter = std::chrono::milliseconds(25);
+
 // Time a condition has held over consecutive samples.
 class Timer {
  public:
@@ -89,7 +91,14 @@ class Timer {
     held_ = Dur::zero();
   }
   void Reset() { Restart(false); }
-  bool Reached(Dur t) const { return running_ && held_ >= t; }
+  // A sample counts as at T when it is within kSampleJitter of it. Polls run
+  // on the engine's 10 ms tick and replies vary by a few milliseconds, so a
+  // threshold that is a whole number of poll intervals (30 s at 500 ms)
+  // would otherwise be met or missed by that jitter, and a miss costs a full
+  // interval.
+  bool Reached(Dur t) const {
+    return running_ && (t <= Dur::zero() ? true : held_ + kSampleJitter >= t);
+  }
 
  private:
   bool running_ = false;

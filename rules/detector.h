@@ -13,7 +13,9 @@
 // - "Sustained for T": the condition held in every sample for T, measured
 //   from the first sample that showed it. It fires at the first sample at
 //   or after T (with samples every 100 ms and T = 30 s: 29.9 s nothing,
-//   30.0 s raised); T = 0 means the first sample that shows it. A sample in
+//   30.0 s raised); a sample within 25 ms of T counts as at T (poll timing
+//   jitter must not cost a whole interval when T is a whole number of
+//   intervals); T = 0 means the first sample that shows it. A sample in
 //   which it does not hold restarts the wait. Clear times work the same way
 //   on the clear condition.
 // - Only samples move timers; nothing but COMMS_LOST fires from OnTime. A

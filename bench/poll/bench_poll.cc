@@ -33,72 +33,19 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "db/database.h"
 #include "tests/integration/harness.h"
 
 namespace {
 
 using namespace std::chrono_literals;
+using lg::bench::ParseAt;
+using lg::bench::Percentile;
+using lg::bench::ReadProc;
+using lg::bench::Rig;
 using lg::testing::FreePort;
 using lg::testing::Process;
-using lg::testing::SimControl;
-
-struct ProcStat {
-  double cpu_s = 0;
-  long rss_kb = 0;
-};
-
-ProcStat ReadProc(pid_t pid) {
-  ProcStat st;
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(f, line);
-  auto rp = line.rfind(')');
-  std::istringstream in(line.substr(rp + 2));
-  std::vector<std::string> fields;
-  std::string tok;
-  while (in >> tok) fields.push_back(tok);
-  // fields[0] is state (field 3); utime is field 14, stime 15.
-  long ticks = sysconf(_SC_CLK_TCK);
-  st.cpu_s = (std::stod(fields[11]) + std::stod(fields[12])) / static_cast<double>(ticks);
-  std::ifstream s("/proc/" + std::to_string(pid) + "/status");
-  while (std::getline(s, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) st.rss_kb = std::stol(line.substr(6));
-  }
-  return st;
-}
-
-int64_t MonoNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
-}
-int64_t WallNs() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
-}
-
-int64_t ParseT(const std::string& reply) {
-  auto p = reply.find("t=");
-  return p == std::string::npos ? -1 : std::stoll(reply.substr(p + 2));
-}
-
-// "2026-11-22T15:57:52.123Z" to ns since the epoch.
-int64_t ParseAt(const std::string& s) {
-  std::tm tm{};
-  strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  int64_t secs = timegm(&tm);
-  int ms = std::stoi(s.substr(20, 3));
-  return secs * 1'000'000'000LL + ms * 1'000'000LL;
-}
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return NAN;
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size()))) - 1;
-  return v[std::min(i, v.size() - 1)];
-}
 
 struct Scenario {
   int cars;
@@ -117,81 +64,19 @@ struct Outcome {
   long rss_kb = 0;
 };
 
-long long SumRequests(SimControl& sim, const std::vector<int>& ports) {
-  long long n = 0;
-  for (int p : ports) n += std::stoll(sim.Must("requests " + std::to_string(p)).substr(3));
-  return n;
-}
-
 Outcome RunDaemon(const Scenario& sc, const std::string& dir) {
-  int per_link = sc.cars / sc.links;
-  std::vector<int> ports;
-  std::vector<std::string> tcp;
-  for (int i = 0; i < sc.links; ++i) {
-    ports.push_back(FreePort());
-    tcp.push_back("127.0.0.1:" + std::to_string(ports.back()) + ":1-" + std::to_string(per_link));
-  }
-  int control = FreePort();
-  std::vector<std::string> sim_argv = {"taskset", "-c", "1", lg::testing::LiftsimPath()};
-  for (const auto& t : tcp) {
-    sim_argv.push_back("--tcp");
-    sim_argv.push_back(t);
-  }
-  sim_argv.insert(sim_argv.end(),
-                  {"--control", "127.0.0.1:" + std::to_string(control), "--static"});
-  Process sim(sim_argv, dir + "/liftsim.log");
-  if (!sim.WaitForOutput("liftsim ready", 30s)) {
-    std::fprintf(stderr, "liftsim did not start:\n%s\n", sim.Output().c_str());
-    std::exit(1);
-  }
-  SimControl ctl(control);
-
-  std::string cfg = dir + "/bench.toml";
-  {
-    std::ofstream f(cfg);
-    f << "[site]\nname = \"bench\"\n[daemon]\ndatabase = \"bench.db\"\nlog_level = \"warn\"\n"
-      << "[polling]\ninterval_ms = " << sc.interval_ms << "\ntimeout_ms = 300\n"
-      << "comms_lost_after_ms = 10000\nbackoff_ms = [500, 30000]\n";
-    for (int i = 0; i < sc.links; ++i) {
-      f << "[[link]]\nid = \"l" << i
-        << "\"\ntransport = \"tcp\"\nhost = \"127.0.0.1\"\nport = " << ports[i] << "\n";
-    }
-    for (int i = 0; i < sc.links; ++i) {
-      for (int u = 1; u <= per_link; ++u) {
-        f << "[[elevator]]\nid = \"c" << i << "-" << u << "\"\nlink = \"l" << i
-          << "\"\nunit = " << u << "\n";
-      }
-    }
-  }
-  std::filesystem::remove(dir + "/bench.db");
-  Process daemon({"taskset", "-c", "0", lg::testing::DaemonPath(), "--config", cfg},
-                 dir + "/liftguardd.log");
-  // Warm up: every car read at least once, the startup events written.
-  std::this_thread::sleep_for(std::chrono::milliseconds(std::max(5000, 3 * sc.interval_ms)));
-  if (!daemon.running()) {
-    std::fprintf(stderr, "liftguardd exited:\n%s\n", daemon.Output().c_str());
-    std::exit(1);
-  }
-
-  struct Injection {
-    std::string car;
-    std::string mode;
-    int64_t mono;
-  };
-  std::vector<Injection> injections;
-  std::mt19937 rng(7);
-  int64_t offset = WallNs() - MonoNs();
-
+  Rig rig(dir, sc.cars, sc.links, sc.interval_ms);
   // Window 1: load only, for polls/s and CPU. Window 2: the same load plus
   // state changes, for state age (recording a mode change costs the daemon
   // a database write, which is not what a poll costs).
-  ProcStat s0 = ReadProc(daemon.pid());
-  long long r0 = SumRequests(ctl, ports);
+  pid_t pid = rig.daemon().pid();
+  auto s0 = ReadProc(pid);
+  long long r0 = rig.Requests();
   auto t0 = std::chrono::steady_clock::now();
   std::this_thread::sleep_for(std::chrono::seconds(sc.seconds));
   auto t1 = std::chrono::steady_clock::now();
-  ProcStat s1 = ReadProc(daemon.pid());
-  long long r1 = SumRequests(ctl, ports);
+  auto s1 = ReadProc(pid);
+  long long r1 = rig.Requests();
   double secs = std::chrono::duration<double>(t1 - t0).count();
 
   Outcome o;
@@ -199,49 +84,46 @@ Outcome RunDaemon(const Scenario& sc, const std::string& dir) {
   o.cpu_pct = 100.0 * (s1.cpu_s - s0.cpu_s) / secs;
   o.cpu_us_per_poll = 1e6 * (s1.cpu_s - s0.cpu_s) / static_cast<double>(r1 - r0);
   o.rss_kb = s1.rss_kb;
+  if (!sc.measure_age) return o;
 
-  std::vector<std::string> touched;
+  struct Injection {
+    std::string car;
+    int64_t mono;
+  };
+  std::vector<Injection> injections;
+  std::mt19937 rng(7);
+  int64_t offset = lg::bench::WallNs() - lg::bench::MonoNs();
+  std::vector<bool> touched(static_cast<size_t>(sc.cars));
   auto end = std::chrono::steady_clock::now() + std::chrono::seconds(sc.seconds);
-  while (sc.measure_age && std::chrono::steady_clock::now() < end) {
-    int link = static_cast<int>(rng() % static_cast<unsigned>(sc.links));
-    int unit = 1 + static_cast<int>(rng() % static_cast<unsigned>(per_link));
-    std::string car = std::to_string(ports[link]) + "/" + std::to_string(unit);
-    std::string id = "c" + std::to_string(link) + "-" + std::to_string(unit);
-    if (std::find(touched.begin(), touched.end(), id) == touched.end()) {
-      touched.push_back(id);
-      std::string reply = ctl.Must("fault " + car + " inspection on");
-      injections.push_back({id, "inspection", ParseT(reply)});
-    }
+  while (std::chrono::steady_clock::now() < end) {
+    int i = static_cast<int>(rng() % static_cast<unsigned>(sc.cars));
+    if (touched[static_cast<size_t>(i)]) continue;
+    touched[static_cast<size_t>(i)] = true;
+    std::string reply = rig.sim().Must("fault " + rig.SimCar(i) + " inspection on");
+    injections.push_back({rig.CarId(i), lg::bench::ParseT(reply)});
     // Not in step with the poll interval, so changes land at every phase.
     std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 100));
   }
-
-  if (sc.measure_age) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2 * sc.interval_ms + 1500));
-    auto reader = lg::db::Database::OpenReader(dir + "/bench.db");
-    std::vector<double> ages;
-    if (reader.ok()) {
-      SQLite::Statement q(**reader,
-                          "SELECT at FROM events WHERE elevator = ? AND kind = 'mode' AND "
-                          "to_value = ? ORDER BY id LIMIT 1");
-      for (const auto& inj : injections) {
-        q.bind(1, inj.car);
-        q.bind(2, inj.mode);
-        if (q.executeStep()) {
-          int64_t seen_wall = ParseAt(q.getColumn(0).getString());
-          int64_t changed_wall = inj.mono + offset;
-          // The event time has millisecond resolution (truncated).
-          ages.push_back(static_cast<double>(seen_wall - changed_wall) / 1e6 + 0.5);
-        }
-        q.reset();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2 * sc.interval_ms + 1500));
+  auto reader = lg::db::Database::OpenReader(rig.db_path());
+  std::vector<double> ages;
+  if (reader.ok()) {
+    SQLite::Statement q(**reader,
+                        "SELECT at FROM events WHERE elevator = ? AND kind = 'mode' AND "
+                        "to_value = 'inspection' ORDER BY id LIMIT 1");
+    for (const auto& inj : injections) {
+      q.bind(1, inj.car);
+      if (q.executeStep()) {
+        int64_t seen_wall = ParseAt(q.getColumn(0).getString());
+        // The event time has millisecond resolution (truncated).
+        ages.push_back(static_cast<double>(seen_wall - (inj.mono + offset)) / 1e6 + 0.5);
       }
+      q.reset();
     }
-    o.age_samples = static_cast<int>(ages.size());
-    o.age_p50_ms = Percentile(ages, 50);
-    o.age_p99_ms = Percentile(ages, 99);
   }
-  daemon.Stop();
-  sim.Stop();
+  o.age_samples = static_cast<int>(ages.size());
+  o.age_p50_ms = Percentile(ages, 50);
+  o.age_p99_ms = Percentile(ages, 99);
   return o;
 }
 
