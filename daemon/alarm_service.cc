@@ -235,9 +235,28 @@ class AlarmService::Impl {
         elevator, [&](AlarmType t) { return Cause(elevator, t, s); }, clock_.WallNow()));
   }
 
+  // Windows may be declared by another writer of the database (the API, a
+  // CLI); re-reading them every second keeps this in step.
+  void ReloadWindows(WallTime now) {
+    auto rows = store_.CurrentWindows(db::FormatTime(now));
+    if (!rows.ok()) {
+      spdlog::warn("maintenance windows not reloaded: {}", rows.error().message);
+      return;
+    }
+    windows_.clear();
+    for (const auto& w : *rows) {
+      auto s = db::ParseTime(w.starts_at), e = db::ParseTime(w.ends_at);
+      if (s && e) windows_.push_back({w.elevator, *s, *e});
+    }
+  }
+
   void Tick() {
     Flush();
     WallTime now = clock_.WallNow();
+    if (now - windows_loaded_ >= std::chrono::seconds(1)) {
+      ReloadWindows(now);
+      windows_loaded_ = now;
+    }
     // Windows beginning or ending change what is suppressed.
     std::set<std::string> inside;
     for (const auto& w : windows_) {
@@ -279,6 +298,7 @@ class AlarmService::Impl {
   std::deque<rules::Update> unwritten_;
   std::map<std::string, Sample> latest_;  // the car's sample at its latest finding or mode change
   std::vector<Window> windows_;
+  WallTime windows_loaded_{};
   std::set<std::string> inside_;
   std::atomic<uint64_t> write_failures_{0};
 
@@ -298,12 +318,8 @@ AlarmService::~AlarmService() = default;
 Status AlarmService::Start(Redetected redetected) {
   Status st = impl_->Start(std::move(redetected));
   if (!st) return st;
-  auto windows = impl_->store_.CurrentWindows(db::FormatTime(impl_->clock_.WallNow()));
-  if (!windows.ok()) return windows.error();
-  for (const auto& w : *windows) {
-    auto s = db::ParseTime(w.starts_at), e = db::ParseTime(w.ends_at);
-    if (s && e) impl_->windows_.push_back({w.elevator, *s, *e});
-  }
+  impl_->ReloadWindows(impl_->clock_.WallNow());
+  impl_->windows_loaded_ = impl_->clock_.WallNow();
   return Status::Ok();
 }
 

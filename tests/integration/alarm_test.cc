@@ -223,6 +223,45 @@ TEST_F(AlarmTest, SuppressedInInspectionButNeverLost) {
   EXPECT_EQ(d.Stop(), 0);
 }
 
+TEST_F(AlarmTest, MaintenanceWindowSuppressesCommsLostButNeverUcm) {
+  Sim sim({p_ + ":1-3"}, {}, true, dir_);
+  Process d = StartDaemon(WriteConfig(3, "ref-1"));
+  std::this_thread::sleep_for(1s);
+  {
+    // Declared by another writer of the database while the daemon runs, as
+    // the API will.
+    auto db = db::Database::Open(dir_ + "/lg.db");
+    ASSERT_TRUE(db.ok()) << db.error().message;
+    db::AlarmStore store(**db);
+    auto now = std::chrono::system_clock::now();
+    for (const char* car : {"C1", "C3"}) {
+      db::MaintenanceWindow w;
+      w.elevator = car;
+      w.starts_at = db::FormatTime(now - 1min);
+      w.ends_at = db::FormatTime(now + 1h);
+      w.reason = "half-monthly maintenance";
+      w.created_by = "test";
+      w.created_at = db::FormatTime(now);
+      ASSERT_TRUE(store.AddWindow(w).ok());
+    }
+  }
+  std::this_thread::sleep_for(1500ms);  // the daemon re-reads windows every second
+  sim.control().Must("fault " + p_ + "/1 comms_lost on");
+  sim.control().Must("fault " + p_ + "/2 comms_lost on");
+  sim.control().Must("fault " + p_ + "/3 ucm on");
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return Of("C1", "COMMS_LOST").size() == 1 && Of("C2", "COMMS_LOST").size() == 1 &&
+               Of("C3", "UCM").size() == 1;
+      },
+      10s));
+  EXPECT_EQ(Of("C1", "COMMS_LOST")[0].state, "suppressed");
+  EXPECT_EQ(Of("C1", "COMMS_LOST")[0].suppressed_by, "maintenance_window");
+  EXPECT_EQ(Of("C2", "COMMS_LOST")[0].state, "unack");
+  EXPECT_EQ(Of("C3", "UCM")[0].state, "unack");
+  EXPECT_EQ(d.Stop(), 0);
+}
+
 TEST_F(AlarmTest, KillNineWithATrappedPassengerKeepsTheSameAlarm) {
   Sim sim({p_ + ":1-2"}, {}, true, dir_);
   std::string cfg = WriteConfig(2, "ref-1");
