@@ -95,8 +95,16 @@ int main(int argc, char** argv) {
       }
     }
   }
+  // Other alarms appear too (a trapped car is also stopped outside the door
+  // zone); wait for the ones injected.
+  auto all_seen = [&] {
+    for (const auto& inj : injections) {
+      if (!seen.count({inj.car, inj.kind->type})) return false;
+    }
+    return true;
+  };
   auto end = std::chrono::steady_clock::now() + 33s;
-  while (std::chrono::steady_clock::now() < end && seen.size() < injections.size()) {
+  while (std::chrono::steady_clock::now() < end && !all_seen()) {
     poll_db();
     std::this_thread::sleep_for(2ms);
   }
