@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "daemon/alarm_service.h"
+#include "daemon/http_server.h"
 #include "db/database.h"
 #include "db/event_store.h"
 #include "drivers/poll_engine.h"
@@ -60,6 +61,7 @@ class App::Impl : public drivers::PollSink {
     es.serial_threads = config_.polling.serial_threads;
     engine_ = std::make_unique<drivers::PollEngine>(es, *this, clock_);
     started_at_ = clock_.Now();
+    StartHttp();  // before the strand runs: it adds an alarm listener
     if (Status st = alarms_->Start([this](const std::string& id) { return Redetected(id); }); !st) {
       return st;
     }
@@ -101,6 +103,7 @@ class App::Impl : public drivers::PollSink {
     std::lock_guard lock(mu_);
     if (!started_ || stopped_) return;
     stopped_ = true;
+    if (http_) http_->Stop();
     engine_->Stop();  // no sink callbacks after this
     // Let what the engine already posted run (a last mode change is worth
     // recording), then let io_ run dry.
@@ -153,6 +156,7 @@ class App::Impl : public drivers::PollSink {
       state_.Update(car, [&](CarState& c) {
         c.last_error = error;
         ++c.polls_failed;
+        if (error.kind == drivers::LinkError::Kind::kException) ++c.poll_exceptions;
       });
     });
   }
@@ -176,8 +180,34 @@ class App::Impl : public drivers::PollSink {
   asio::io_context io_;
   asio::strand<asio::io_context::executor_type> strand_;  // the rules strand
   std::unique_ptr<AlarmService> alarms_;
+  std::unique_ptr<HttpServer> http_;
 
  private:
+  // The HTTP API on io_. A listen address that cannot be bound is logged
+  // and the daemon keeps polling and alarming without its API.
+  void StartHttp() {
+    HttpDeps d;
+    d.state = &state_;
+    d.alarms = alarms_.get();
+    d.db_path = config_.daemon.database;
+    d.link_stats = [this] { return engine_->Stats(); };
+    d.contractor_of = [this](const std::string& id) {
+      std::lock_guard lock(contractors_mu_);
+      auto it = contractors_.find(id);
+      return it == contractors_.end() ? std::string() : it->second;
+    };
+    d.polling = [this] { return !stopping_.load(); };
+    HttpOptions o;
+    o.listen = config_.daemon.listen;
+    http_ = std::make_unique<HttpServer>(io_, std::move(d), o);
+    alarms_->AddListener(http_->AlarmListener());
+    if (Status st = http_->Start(); !st) {
+      spdlog::error("HTTP API not available: {}", st.error().message);
+    }
+  }
+  std::mutex contractors_mu_;  // guards contractors_ (read by the HTTP workers)
+  std::map<std::string, std::string> contractors_;  // elevator id -> contractor id
+
   // Must hold mu_. Assigns stable handles, updates the live state, then
   // hands the engine the new links and units.
   Status ApplyLocked(const Config& cfg) {
@@ -230,6 +260,11 @@ class App::Impl : public drivers::PollSink {
       cars.push_back(std::move(c));
     }
     state_.SetCars(std::move(cars));
+    {
+      std::lock_guard lock(contractors_mu_);
+      contractors_.clear();
+      for (const auto& e : cfg.elevators) contractors_[e.id] = e.contractor;
+    }
     alarms_->SetRules(cfg.rules, per_elevator_rules);
     for (const auto& c : state_.Snapshot()) {
       if (!c.detector) continue;
