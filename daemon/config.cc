@@ -25,40 +25,12 @@
 #include <string_view>
 #include <utility>
 
+#include "core/problems.h"
+
 namespace lg {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct Problem {
-  int line;
-  std::string text;
-};
-
-class Problems {
- public:
-  explicit Problems(std::string file) : file_(std::move(file)) {}
-
-  void Add(int line, std::string text) { items_.push_back({line, std::move(text)}); }
-  bool empty() const { return items_.empty(); }
-
-  // Ordered by line, so the message reads like the file; problems found on
-  // one line keep the order in which they were found.
-  Error ToError() {
-    std::stable_sort(items_.begin(), items_.end(),
-                     [](const Problem& a, const Problem& b) { return a.line < b.line; });
-    std::string message;
-    for (const Problem& p : items_) {
-      if (!message.empty()) message += '\n';
-      message += file_ + ":" + std::to_string(p.line) + ": " + p.text;
-    }
-    return Error::Permanent("config", std::move(message));
-  }
-
- private:
-  std::string file_;
-  std::vector<Problem> items_;
-};
 
 int LineOf(const toml::node& node) { return static_cast<int>(node.source().begin.line); }
 
@@ -774,7 +746,7 @@ class Loader {
     ParseContacts();
     ParseElevators();
     ParseEscalation();
-    if (!problems_.empty()) return problems_.ToError();
+    if (!problems_.empty()) return problems_.ToError("config");
     return std::move(config_);
   }
 

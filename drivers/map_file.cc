@@ -21,36 +21,11 @@
 #include <system_error>
 #include <vector>
 
+#include "core/problems.h"
 #include "drivers/register_map.h"
 
 namespace lg::drivers {
 namespace {
-
-class Problems {
- public:
-  explicit Problems(const std::string& path) : path_(path) {}
-
-  void Add(int line, std::string reason) { items_.emplace_back(line, std::move(reason)); }
-  bool empty() const { return items_.empty(); }
-  // In file order; problems of the whole file (line 0) first.
-  Error error() const {
-    std::vector<std::pair<int, std::string>> sorted = items_;
-    std::stable_sort(sorted.begin(), sorted.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
-    std::string text;
-    for (const auto& [line, reason] : sorted) {
-      if (!text.empty()) text += '\n';
-      text += path_;
-      if (line > 0) text += ':' + std::to_string(line);
-      text += ": " + reason;
-    }
-    return Error::Permanent("map", text);
-  }
-
- private:
-  const std::string& path_;
-  std::vector<std::pair<int, std::string>> items_;
-};
 
 int LineOf(const toml::node& n) { return static_cast<int>(n.source().begin.line); }
 int LineOf(const toml::key& k) { return static_cast<int>(k.source().begin.line); }
@@ -535,7 +510,7 @@ Result<std::shared_ptr<const RegisterMap>> FromToml(const toml::table& doc,
     }
   }
 
-  if (!p.empty()) return p.error();
+  if (!p.empty()) return p.ToError("map");
   // toml++ keeps keys sorted; the file's order reads better in fields().
   std::stable_sort(fields.begin(), fields.end(),
                    [](const FieldSpec& a, const FieldSpec& b) { return a.line < b.line; });

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/problems.h"
+
 namespace lg::drivers {
 namespace {
 
@@ -44,34 +46,6 @@ std::string TableName(Table t) {
 int ReadLimit(Table t) { return IsBitTable(t) ? kMaxBitsPerRead : kMaxRegistersPerRead; }
 
 bool IsNumericType(ValueType t) { return t != ValueType::kBit && t != ValueType::kAscii; }
-
-// Collects problems as "SOURCE:LINE: reason" lines, so a map with several
-// mistakes is mended in one round.
-class Problems {
- public:
-  explicit Problems(const std::string& source) : source_(source) {}
-
-  void Add(int line, std::string reason) { items_.emplace_back(line, std::move(reason)); }
-  bool empty() const { return items_.empty(); }
-  // In file order; problems of the whole file (line 0) first.
-  Error error() const {
-    std::vector<std::pair<int, std::string>> sorted = items_;
-    std::stable_sort(sorted.begin(), sorted.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
-    std::string text;
-    for (const auto& [line, reason] : sorted) {
-      if (!text.empty()) text += '\n';
-      text += source_;
-      if (line > 0) text += ':' + std::to_string(line);
-      text += ": " + reason;
-    }
-    return Error::Permanent("map", text);
-  }
-
- private:
-  const std::string& source_;
-  std::vector<std::pair<int, std::string>> items_;
-};
 
 std::string Quoted(Field f) { return "\"" + std::string(FieldName(f)) + "\""; }
 
@@ -477,13 +451,13 @@ Result<std::shared_ptr<const RegisterMap>> RegisterMap::Build(std::string name, 
     any_polled = any_polled || IsPolledField(s.field);
     CheckSpec(s, p);
   }
-  if (!p.empty()) return p.error();  // overlap of malformed specs would only add noise
+  if (!p.empty()) return p.ToError("map");  // overlap of malformed specs would only add noise
   for (size_t i = 0; i < fields.size(); ++i) {
     for (size_t j = i + 1; j < fields.size(); ++j) CheckOverlap(fields[i], fields[j], p);
   }
   if (!any_polled) p.Add(0, "the map provides no field that is polled");
   CheckFaults(faults, p);
-  if (!p.empty()) return p.error();
+  if (!p.empty()) return p.ToError("map");
 
   auto map = std::make_shared<RegisterMap>();
   map->name_ = std::move(name);
