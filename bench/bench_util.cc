@@ -11,6 +11,8 @@
 #include <sstream>
 #include <thread>
 
+#include "db/database.h"
+
 namespace lg::bench {
 
 using namespace std::chrono_literals;
@@ -54,11 +56,9 @@ int64_t ParseT(const std::string& reply) {
 }
 
 int64_t ParseAt(const std::string& s) {
-  std::tm tm{};
-  strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  int64_t secs = timegm(&tm);
-  int ms = std::stoi(s.substr(20, 3));
-  return secs * 1'000'000'000LL + ms * 1'000'000LL;
+  auto t = db::ParseTime(s);
+  if (!t) return -1;
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t->time_since_epoch()).count();
 }
 
 double Percentile(std::vector<double> v, double p) {

@@ -26,7 +26,7 @@ int64_t MonoNs();  // CLOCK_MONOTONIC, as liftsim's "t=" stamps
 int64_t WallNs();  // CLOCK_REALTIME
 // liftsim's "ok ... t=NS" reply: the moment the change took effect, or -1.
 int64_t ParseT(const std::string& reply);
-// "2026-11-22T15:57:52.123Z" (as stored) to ns since the epoch.
+// "2026-11-22T15:57:52.123Z" (as stored) to ns since the epoch; -1 if not.
 int64_t ParseAt(const std::string& s);
 double Percentile(std::vector<double> v, double p);
 
