@@ -17,6 +17,7 @@
 #include <atomic>
 #include <boost/asio.hpp>
 #include <cerrno>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <map>
@@ -376,7 +377,7 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
     if (is_tcp()) {
       boost::system::error_code ignored;
       socket_.close(ignored);
-    } else if (ctx_ && !busy_) {
+    } else if (!busy_ && ctx_) {  // busy: the pool thread owns ctx_ until it posts back
       modbus_close(ctx_);
     }
   }
@@ -419,8 +420,9 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
   void PollUnit(size_t idx) {
     UnitState& u = units_[idx];
     if (u.need_info && u.s.map->info_blocks().empty()) u.need_info = false;
-    current_ = idx;
-    current_car_ = u.s.car;
+    // The poll works on its own copy of the unit's settings: a reload may
+    // replace units_ while a reply is awaited.
+    current_ = u.s;
     current_info_ = u.need_info;
     block_ = 0;
     busy_ = true;
@@ -429,7 +431,7 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
   }
 
   const std::vector<ReadBlock>& CurrentBlocks() const {
-    const auto& m = *units_[current_].s.map;
+    const auto& m = *current_.map;
     return current_info_ ? m.info_blocks() : m.poll_blocks();
   }
 
@@ -446,9 +448,9 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
     if (offset + b.count > words_.size()) words_.resize(offset + b.count);
     Count([](LinkStats& s) { ++s.requests; });
     if (is_tcp()) {
-      TransactTcp(units_[current_].s.unit, b, words_.data() + offset);
+      TransactTcp(current_.unit, b, words_.data() + offset);
     } else {
-      TransactRtu(units_[current_].s.unit, b, offset);
+      TransactRtu(current_.unit, b, offset);
     }
   }
 
@@ -464,12 +466,14 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
 
   void FinishPoll(std::optional<LinkError> err) {
     busy_ = false;
-    if (current_ >= units_.size() || units_[current_].s.car != current_car_) {
+    auto it = std::find_if(units_.begin(), units_.end(),
+                           [&](const UnitState& x) { return x.s == current_; });
+    if (it == units_.end()) {
       // The unit was removed by a reload while its poll ran.
       AfterPoll(err);
       return;
     }
-    UnitState& u = units_[current_];
+    UnitState& u = *it;
     SteadyTime now = e_.clock_.Now();
     if (!err) {
       const auto& blocks = CurrentBlocks();
@@ -590,6 +594,7 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
     tid_ = static_cast<uint16_t>(tid_ + 1);
     int fc = static_cast<int>(b.table);
     rx_len_ = 0;
+    stale_ = 0;
     if (auto err =
             SendReadRequestTcp(socket_.native_handle(), unit, fc, b.address, b.count, tid_)) {
       if (err->kind == LinkError::Kind::kTimeout) err->kind = LinkError::Kind::kIo;
@@ -603,8 +608,13 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
 
   void ReplyTimedOut() {
     ++gen_;
-    socket_.cancel();
-    if (rx_len_ > 0) {
+    boost::system::error_code ignored;
+    socket_.cancel(ignored);
+    if (stale_ > 0) {
+      BlockDone(LinkError{LinkError::Kind::kBadTransaction, 0,
+                          "only replies to other requests (wrong transaction id) within " +
+                              std::to_string(s_.timeout_ms) + " ms"});
+    } else if (rx_len_ > 0) {
       BlockDone(LinkError{LinkError::Kind::kBadFrame, 0,
                           "short reply: " + std::to_string(rx_len_) + " bytes, then silence"});
     } else {
@@ -644,6 +654,16 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
       return fail(ErrorFromErrno(errno, "recv"));
     }
     rx_len_ += static_cast<size_t>(n);
+    OnReadableBuffered(gen, unit, fc, count, out);
+  }
+
+  // Looks at what has arrived so far.
+  void OnReadableBuffered(uint64_t gen, int unit, int fc, uint16_t count, uint16_t* out) {
+    auto fail = [&](LinkError err) {
+      ++gen_;
+      NoWake();
+      BlockDone(std::move(err));
+    };
     if (rx_len_ >= 6) {
       int protocol = (rx_[2] << 8) | rx_[3];
       int len = (rx_[4] << 8) | rx_[5];
@@ -654,8 +674,17 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
       }
       size_t frame = static_cast<size_t>(6 + len);
       if (rx_len_ >= frame) {
-        // Bytes past the frame answer nothing this link asked; they are
-        // dropped with the frame (FlushTcp takes any still in flight).
+        int tid = (rx_[0] << 8) | rx_[1];
+        if (tid != tid_) {
+          // A late reply to an earlier request (it timed out): drop it and
+          // keep waiting for ours until the deadline, so one slow reply does
+          // not fail every request after it. A deadline reached with only
+          // such replies is reported as kBadTransaction.
+          ++stale_;
+          std::memmove(rx_, rx_ + frame, rx_len_ - frame);
+          rx_len_ -= frame;
+          return OnReadableBuffered(gen, unit, fc, count, out);
+        }
         ++gen_;
         NoWake();
         BlockDone(ParseReadReply(rx_, static_cast<int>(frame), 7, tid_, unit, fc, count, out));
@@ -715,6 +744,7 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
   modbus_t* ctx_ = nullptr;  // RTU only
   uint8_t rx_[kMaxAdu];      // TCP: the reply being received
   size_t rx_len_ = 0;
+  int stale_ = 0;  // replies to earlier requests dropped during this one
   Backoff backoff_;
   std::optional<LinkError> last_connect_error_;
   LinkStatus status_ = LinkStatus::kConnecting;
@@ -725,8 +755,7 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
   int link_failures_ = 0;
 
   std::vector<UnitState> units_;
-  size_t current_ = 0;
-  uint32_t current_car_ = 0;
+  UnitSettings current_;  // the unit being polled, as it was when the poll began
   bool current_info_ = false;
   size_t block_ = 0;
   SteadyTime started_{};
