@@ -188,10 +188,18 @@ class AlarmService::Impl {
         }
       }
       Status st = store_.Apply(rows, history, digested);
-      if (!st) {
+      if (!st && st.error().recoverable) {
         ++write_failures_;
         spdlog::error("alarm transitions not stored yet (will retry): {}", st.error().message);
         return;
+      }
+      if (!st) {
+        // Retrying would hold up every transition behind this one forever.
+        ++write_failures_;
+        spdlog::critical("alarm transitions could not be stored and are dropped: {}",
+                         st.error().message);
+        unwritten_.pop_front();
+        continue;
       }
       for (const auto& t : u.transitions) {
         spdlog::info("alarm {} {} {}: {} -> {} ({}){}", t.alarm_id, t.elevator,
@@ -228,9 +236,11 @@ class AlarmService::Impl {
   }
 
   void OnSuppressionMaybeChanged(const std::string& elevator) {
+    // A car with no finding or mode change since the start has no sample
+    // here; its mode then suppresses nothing, but a window still may.
+    static const Sample kNoSample;
     auto it = latest_.find(elevator);
-    if (it == latest_.end()) return;
-    const Sample& s = it->second;
+    const Sample& s = it == latest_.end() ? kNoSample : it->second;
     Commit(book_.OnSuppressionChanged(
         elevator, [&](AlarmType t) { return Cause(elevator, t, s); }, clock_.WallNow()));
   }
@@ -349,6 +359,20 @@ void AlarmService::PostModeChange(const std::string& elevator, const Sample& lat
 
 void AlarmService::Tick() { impl_->Tick(); }
 
+void AlarmService::RetireMissing(std::set<std::string> configured) {
+  asio::post(impl_->strand_, [this, configured = std::move(configured)] {
+    std::set<std::string> gone;
+    for (const auto& a : impl_->book_.Open()) {
+      if (!configured.count(a.elevator)) gone.insert(a.elevator);
+    }
+    for (const auto& e : gone) {
+      impl_->Commit(impl_->book_.CloseAllFor(e, std::string(AlarmBook::kSystem),
+                                             "elevator removed from the configuration",
+                                             impl_->clock_.WallNow()));
+    }
+  });
+}
+
 namespace {
 template <typename T, typename F>
 T RunOn(AlarmService::Strand& strand, F f) {
@@ -383,6 +407,9 @@ Result<Transition> AlarmService::Shelve(rules::AlarmId id, const std::string& wh
     rules::Update u;
     u.transitions.push_back(*t);
     impl_->Commit(std::move(u));
+    if (!impl_->unwritten_.empty()) {
+      return Error::Transient("database", "shelved, but not stored yet; it will be retried");
+    }
     return t;
   });
 }

@@ -23,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,10 @@ class AlarmService {
   void PostFindings(const std::string& elevator, std::vector<rules::Finding> findings,
                     const Sample& latest);
   void PostModeChange(const std::string& elevator, const Sample& latest);
+
+  // Closes the open alarms of elevators no longer configured (at start and
+  // after a reload). Any thread.
+  void RetireMissing(std::set<std::string> configured);
 
   // On the strand: shelve expiry, digests, windows starting and ending,
   // restart reconciliation, retrying a failed write.

@@ -76,14 +76,15 @@ class App::Impl : public drivers::PollSink {
   }
 
   int Run() {
-    if (Status st = Start(); !st) {
-      spdlog::critical("{}", st.error().message);
-      return 1;
-    }
+    // Before Start: a SIGHUP during start-up must not kill the process.
     signals_.add(SIGTERM);
     signals_.add(SIGINT);
     signals_.add(SIGHUP);
     WaitSignal();
+    if (Status st = Start(); !st) {
+      spdlog::critical("{}", st.error().message);
+      return 1;
+    }
     uint64_t usec = 0;
     if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
       watchdog_period_ = std::chrono::microseconds(usec / 2);
@@ -100,9 +101,13 @@ class App::Impl : public drivers::PollSink {
   }
 
   void Stop() {
-    std::lock_guard lock(mu_);
-    if (!started_ || stopped_) return;
-    stopped_ = true;
+    {
+      // Only the flag under mu_: handlers on the strand take mu_ (ApplyInfo),
+      // and the joins below wait for them.
+      std::lock_guard lock(mu_);
+      if (!started_ || stopped_) return;
+      stopped_ = true;
+    }
     if (http_) http_->Stop();
     engine_->Stop();  // no sink callbacks after this
     // Let what the engine already posted run (a last mode change is worth
@@ -116,6 +121,9 @@ class App::Impl : public drivers::PollSink {
     });
     if (thread_.joinable()) thread_.join();
     events_->Flush();
+    std::lock_guard lock(stop_mu_);
+    stop_requested_ = true;  // a Run() waiting returns
+    stop_cv_.notify_all();
   }
 
   Status Reload() {
@@ -151,13 +159,13 @@ class App::Impl : public drivers::PollSink {
     asio::post(strand_, [this, car, info] { ApplyInfo(car, info); });
   }
 
+  // On the engine thread, like samples, so a car's error and its next good
+  // sample are applied in the order they happened.
   void OnPollError(uint32_t car, const drivers::LinkError& error) override {
-    asio::post(strand_, [this, car, error] {
-      state_.Update(car, [&](CarState& c) {
-        c.last_error = error;
-        ++c.polls_failed;
-        if (error.kind == drivers::LinkError::Kind::kException) ++c.poll_exceptions;
-      });
+    state_.Update(car, [&](CarState& c) {
+      c.last_error = error;
+      ++c.polls_failed;
+      if (error.kind == drivers::LinkError::Kind::kException) ++c.poll_exceptions;
     });
   }
 
@@ -243,7 +251,12 @@ class App::Impl : public drivers::PollSink {
       u.car = it->second;
       u.link = e.link;
       u.unit = e.unit;
-      u.map = e.register_map ? e.register_map : drivers::RegisterMap::Ref1();
+      // A map file re-read by a reload is a new object; an unchanged one is
+      // swapped for the one already in use, so the unit keeps polling and
+      // the car keeps its detectors.
+      auto map = e.register_map ? e.register_map : drivers::RegisterMap::Ref1();
+      map = maps_.try_emplace(map->fingerprint(), map).first->second;
+      u.map = map;
       u.interval_ms = e.interval_ms.value_or(cfg.polling.interval_ms);
       units.push_back(std::move(u));
       CarState c;
@@ -254,7 +267,9 @@ class App::Impl : public drivers::PollSink {
       c.link = e.link;
       c.unit = e.unit;
       c.rules = e.rules;
-      c.map_identity = units.back().map.get();
+      c.detector_key = units.back().map->fingerprint() +
+                       "|rated=" + (e.rated_speed_mm_s ? std::to_string(*e.rated_speed_mm_s) : "") +
+                       "|lost=" + std::to_string(cfg.polling.comms_lost_after_ms);
       c.detector = MakeDetector(e, *units.back().map, cfg.polling.comms_lost_after_ms);
       per_elevator_rules.emplace_back(e.id, e.rules);
       cars.push_back(std::move(c));
@@ -266,6 +281,9 @@ class App::Impl : public drivers::PollSink {
       for (const auto& e : cfg.elevators) contractors_[e.id] = e.contractor;
     }
     alarms_->SetRules(cfg.rules, per_elevator_rules);
+    std::set<std::string> configured;
+    for (const auto& e : cfg.elevators) configured.insert(e.id);
+    alarms_->RetireMissing(std::move(configured));
     for (const auto& c : state_.Snapshot()) {
       if (!c.detector) continue;
       for (const auto& d : c.detector->disabled()) {
@@ -331,10 +349,11 @@ class App::Impl : public drivers::PollSink {
       c.last_error.reset();
       ++c.polls_ok;
       if (c.detector) c.detector->OnSample(s, findings);
-      if (!findings.empty() || mode_changed) id = c.id;
+      // Posted under the lock, so the rules strand gets a car's findings in
+      // the order its detector made them (the sweep posts COMMS_LOST too).
+      if (mode_changed) alarms_->PostModeChange(c.id, s);
+      if (!findings.empty()) alarms_->PostFindings(c.id, findings, s);
     });
-    if (mode_changed) alarms_->PostModeChange(id, s);
-    if (!findings.empty()) alarms_->PostFindings(id, findings, s);
   }
 
   // For the restart reconciliation: what the car's detectors hold raised,
@@ -406,18 +425,12 @@ class App::Impl : public drivers::PollSink {
     SteadyTime now = clock_.Now();
     WallTime wall = clock_.WallNow();
     auto limit = Millis(comms_lost_ms_.load());
-    struct Found {
-      std::string id;
-      std::vector<rules::Finding> findings;
-      Sample last;
-    };
-    std::vector<Found> found;
     std::vector<rules::Finding> f;
     state_.UpdateAll([&](CarState& c) {
       if (c.detector) {
         f.clear();
         c.detector->OnTime(now, wall, f);
-        if (!f.empty()) found.push_back({c.id, f, c.last});
+        if (!f.empty()) alarms_->PostFindings(c.id, f, c.last);
       }
       bool silent = c.has_sample ? now - c.last_reply >= limit : now - started_at_ >= limit;
       if (!silent) return;
@@ -433,7 +446,6 @@ class App::Impl : public drivers::PollSink {
                          c.last_error ? c.last_error->detail : "no reply since start"});
       }
     });
-    for (auto& x : found) alarms_->PostFindings(x.id, std::move(x.findings), x.last);
     alarms_->Tick();
     if (stopping_) return;
     sweep_.expires_after(kSweepPeriod);
@@ -479,6 +491,7 @@ class App::Impl : public drivers::PollSink {
   std::atomic<bool> stopping_{false};
   SteadyTime started_at_{};
   std::map<std::string, uint32_t> handles_;
+  std::map<std::string, std::shared_ptr<const drivers::RegisterMap>> maps_;  // by fingerprint
   uint32_t next_handle_ = 1;
   static constexpr Millis kSweepPeriod{250};
   std::atomic<int> comms_lost_ms_{10000};

@@ -17,10 +17,10 @@ void LiveState::SetCars(std::vector<CarState> cars) {
       kept.building = c.building;
       kept.link = c.link;
       kept.unit = c.unit;
-      if (!(kept.rules == c.rules) || kept.map_identity != c.map_identity || !kept.detector) {
+      if (!(kept.rules == c.rules) || kept.detector_key != c.detector_key || !kept.detector) {
         kept.detector = std::move(c.detector);
         kept.rules = c.rules;
-        kept.map_identity = c.map_identity;
+        kept.detector_key = c.detector_key;
       }
       next.push_back(std::move(kept));
     } else {

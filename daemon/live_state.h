@@ -47,10 +47,13 @@ struct CarState {
   SteadyTime answering_since{};  // first valid reply of the current online spell
 
   // The car's fault detectors, built from its map and effective rules; kept
-  // across a reload unless one of those changed. Used under the lock only.
+  // across a reload unless what they were built from changed (a rebuilt
+  // detector starts its timers afresh). Used under the lock only.
   std::shared_ptr<rules::CarDetector> detector;
   RulesConfig rules;
-  const void* map_identity = nullptr;
+  // What else the detectors were built from (the map's fingerprint, the
+  // rated speed, comms_lost_after_ms); a change rebuilds them.
+  std::string detector_key;
 };
 
 class LiveState {

@@ -1,6 +1,7 @@
 #include "db/database.h"
 
 #include <spdlog/spdlog.h>
+#include <sqlite3.h>
 
 #include <chrono>
 #include <filesystem>
@@ -81,6 +82,42 @@ const std::vector<const char*>& Migrations() {
           created_at TEXT NOT NULL
         );
         CREATE INDEX maintenance_windows_end ON maintenance_windows(ends_at);
+      )sql",
+      // 3: API users, their tokens, login throttling, the audit log
+      R"sql(
+        CREATE TABLE users (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          username TEXT NOT NULL UNIQUE,
+          password_hash TEXT NOT NULL,
+          role TEXT NOT NULL,
+          contractor TEXT NOT NULL DEFAULT '',
+          disabled INTEGER NOT NULL DEFAULT 0,
+          created_at TEXT NOT NULL
+        );
+        CREATE TABLE tokens (
+          token_hash TEXT PRIMARY KEY,
+          user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+          expires_at TEXT NOT NULL
+        );
+        CREATE INDEX tokens_user ON tokens(user_id);
+        CREATE TABLE login_failures (
+          username TEXT PRIMARY KEY,
+          count INTEGER NOT NULL,
+          first_at TEXT NOT NULL,
+          last_at TEXT NOT NULL
+        );
+        CREATE TABLE audit_log (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          at TEXT NOT NULL,
+          who TEXT NOT NULL,
+          role TEXT NOT NULL DEFAULT '',
+          address TEXT NOT NULL DEFAULT '',
+          method TEXT NOT NULL,
+          path TEXT NOT NULL,
+          status INTEGER NOT NULL,
+          detail TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX audit_log_at ON audit_log(at);
       )sql",
   };
   return m;
@@ -182,12 +219,24 @@ Status Database::Migrate() {
 }
 
 Status Database::Transaction(const std::function<Status(SQLite::Database&)>& body) {
+  // A transaction belongs to the connection, not the thread: two threads
+  // sharing this writer (the event log, the alarm service) must take turns.
+  std::lock_guard lock(tx_mu_);
   try {
     SQLite::Transaction tx(*db_);
     Status st = body(*db_);
     if (!st) return st;  // tx rolls back in its destructor
     tx.commit();
     return Status::Ok();
+  } catch (const SQLite::Exception& e) {
+    // Busy, locked, out of space or an I/O error may pass; a constraint,
+    // a read-only or corrupt file will not, and retrying it forever would
+    // hold up every write queued behind it.
+    int code = e.getErrorCode() & 0xff;
+    bool passing = code == SQLITE_BUSY || code == SQLITE_LOCKED || code == SQLITE_IOERR ||
+                   code == SQLITE_FULL || code == SQLITE_PROTOCOL || code == SQLITE_INTERRUPT;
+    std::string what = std::string("database write failed: ") + e.what();
+    return passing ? Error::Transient("database", what) : Error::Permanent("database", what);
   } catch (const std::exception& e) {
     return Error::Transient("database", std::string("database write failed: ") + e.what());
   }

@@ -11,8 +11,10 @@
 // rather than guessed at.
 //
 // Ownership: owns the writer connection.
-// Thread-safety: not thread-safe; use from one thread (or under the
-// caller's lock). Readers from OpenReader belong to their caller.
+// Thread-safety: Transaction() and CheckWritable() may be called from several
+// threads (they take turns on the one writer connection); handle() is for
+// one thread at a time (migrations, queries of the owner). Readers from
+// OpenReader belong to their caller.
 #pragma once
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -20,6 +22,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -53,6 +56,7 @@ class Database {
 
   std::string path_;
   std::unique_ptr<SQLite::Database> db_;
+  std::mutex tx_mu_;  // one transaction at a time on this connection
   int version_ = 0;
 };
 

@@ -463,6 +463,21 @@ Result<std::shared_ptr<const RegisterMap>> RegisterMap::Build(std::string name, 
   map->name_ = std::move(name);
   std::sort(faults.begin(), faults.end(),
             [](const FaultText& a, const FaultText& b) { return a.code < b.code; });
+  // Everything that decides decoding, in one string: two loads of an
+  // unchanged file compare equal, so a reload keeps the car's detectors.
+  std::string fp = map->name_ + '|' + std::to_string(max_gap);
+  for (const FieldSpec& f : fields) {
+    fp += '|' + std::to_string(static_cast<int>(f.field)) + ',' +
+          std::to_string(static_cast<int>(f.table)) + ',' + std::to_string(f.address) + ',' +
+          std::to_string(static_cast<int>(f.type)) + ',' +
+          std::to_string(static_cast<int>(f.word_order)) + ',' + std::to_string(f.bit) + ',' +
+          std::to_string(f.inverted) + ',' + std::to_string(f.scale) + ',' +
+          std::to_string(f.offset) + ',' + std::to_string(f.chars);
+  }
+  for (const FaultText& f : faults) {
+    fp += '|' + std::to_string(f.code) + ',' + f.text + ',' + f.severity;
+  }
+  map->fingerprint_ = std::move(fp);
   map->faults_ = std::move(faults);
 
   std::vector<int> polled;

@@ -139,6 +139,9 @@ class RegisterMap {
   static Result<std::shared_ptr<const RegisterMap>> Resolve(const std::string& name_or_path);
 
   const std::string& name() const { return name_; }
+  // Equal for two maps that decode alike (same fields, blocks, fault table),
+  // e.g. the same file loaded twice.
+  const std::string& fingerprint() const { return fingerprint_; }
   const std::vector<FieldSpec>& fields() const { return fields_; }
   bool Provides(Field f) const;
 
@@ -190,6 +193,7 @@ class RegisterMap {
 
  private:
   std::string name_;
+  std::string fingerprint_;
   std::vector<FieldSpec> fields_;
   std::vector<FaultText> faults_;
   std::vector<ReadBlock> poll_blocks_;
