@@ -42,7 +42,7 @@ struct CarState {
   SteadyTime last_reply{};
   WallTime updated_at{};  // last change of anything above
   uint64_t polls_ok = 0;
-  uint64_t polls_failed = 0;    // every failed poll, of any kind
+  uint64_t polls_failed = 0;     // every failed poll, of any kind
   uint64_t poll_exceptions = 0;  // of those, Modbus exception replies (the controller said no)
   SteadyTime answering_since{};  // first valid reply of the current online spell
 
