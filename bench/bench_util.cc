@@ -110,8 +110,9 @@ Rig::Rig(const std::string& dir, int cars, int links, int interval_ms,
   std::filesystem::remove(dir + "/bench.db-shm");
   daemon_ = testing::Process({"taskset", "-c", "0", testing::DaemonPath(), "--config", cfg},
                              dir + "/liftguardd.log");
-  // Warm up: every car read at least once, the startup events written.
-  std::this_thread::sleep_for(std::chrono::milliseconds(std::max(5000, 3 * interval_ms)));
+  // Warm up: every car read at least once, the startup events and the
+  // first sweeps done.
+  std::this_thread::sleep_for(std::chrono::milliseconds(std::max(10000, 3 * interval_ms)));
   if (!daemon_.running()) {
     std::fprintf(stderr, "liftguardd exited:\n%s\n", daemon_.Output().c_str());
     std::exit(1);

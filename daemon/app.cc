@@ -271,6 +271,7 @@ class App::Impl : public drivers::PollSink {
                        "|rated=" + (e.rated_speed_mm_s ? std::to_string(*e.rated_speed_mm_s) : "") +
                        "|lost=" + std::to_string(cfg.polling.comms_lost_after_ms);
       c.detector = MakeDetector(e, *units.back().map, cfg.polling.comms_lost_after_ms);
+      c.disabled_rules = c.detector->disabled();
       per_elevator_rules.emplace_back(e.id, e.rules);
       cars.push_back(std::move(c));
     }
@@ -401,6 +402,7 @@ class App::Impl : public drivers::PollSink {
       // when the configuration gives none.
       if (!configured_speed && info.rated_speed_mm_s && c.detector) {
         c.detector->SetRatedSpeed(*info.rated_speed_mm_s);
+        c.disabled_rules = c.detector->disabled();
       }
     });
     if (id.empty() || !warned_info_.insert(id).second) return;  // a warning once per car

@@ -1047,6 +1047,13 @@ Response HttpServer::Impl::Elevators(const auth::User& u, const std::string* id)
                               {"detail", c.last_error->detail}}
                        : json(nullptr);
       j["contractor"] = deps_.contractor_of ? deps_.contractor_of(c.id) : "";
+      // Rules this car cannot evaluate are shown, never silently skipped.
+      j["disabled_rules"] = json::array();
+      for (const auto& d : c.disabled_rules) {
+        j["disabled_rules"].push_back({{"type", std::string(AlarmTypeName(d.type))},
+                                       {"path", d.subtype},
+                                       {"reason", d.reason}});
+      }
       return Json(http::status::ok, j);
     }
     list.push_back(std::move(j));

@@ -21,6 +21,7 @@ void LiveState::SetCars(std::vector<CarState> cars) {
         kept.detector = std::move(c.detector);
         kept.rules = c.rules;
         kept.detector_key = c.detector_key;
+        kept.disabled_rules = std::move(c.disabled_rules);
       }
       next.push_back(std::move(kept));
     } else {

@@ -54,6 +54,9 @@ struct CarState {
   // What else the detectors were built from (the map's fingerprint, the
   // rated speed, comms_lost_after_ms); a change rebuilds them.
   std::string detector_key;
+  // A copy of detector->disabled(), for readers: the rules this car cannot
+  // evaluate (its map lacks a field, or no rated speed) and why.
+  std::vector<rules::DisabledRule> disabled_rules;
 };
 
 class LiveState {

@@ -22,6 +22,7 @@
 #include "daemon/http_server.h"
 #include "daemon/live_state.h"
 #include "db/database.h"
+#include "rules/detector.h"
 
 namespace lg {
 namespace {
@@ -149,6 +150,16 @@ class HttpTest : public ::testing::Test {
       c.name = std::string("Car ") + id;
       c.building = "Tower";
       c.link = "gw1";
+      if (c.id == "A1") {
+        // A make whose map has no `occupied`: TRAPPED's passenger paths
+        // cannot be evaluated, and the status must say so.
+        rules::CarProfile p;
+        p.provided = rules::AllFields();
+        p.provided.reset(static_cast<int>(Field::kOccupied));
+        p.rated_speed_mm_s = 1750;
+        rules::CarDetector d(p, RulesConfig{}, std::chrono::steady_clock::now());
+        c.disabled_rules = d.disabled();
+      }
       cars.push_back(c);
     }
     state_.SetCars(cars);
@@ -425,6 +436,15 @@ TEST_F(HttpTest, ElevatorsShowLiveState) {
   ASSERT_EQ(one.status, 200);
   EXPECT_EQ(one.Json()["counters"]["trips"], 1234);
   EXPECT_EQ(one.Json()["link"]["status"], "up");
+  bool trapped_disabled = false;
+  json detail = one.Json();
+  for (const auto& d : detail["disabled_rules"]) {
+    if (d["type"] == "TRAPPED" &&
+        d["reason"].get<std::string>().find("occupied") != std::string::npos) {
+      trapped_disabled = true;
+    }
+  }
+  EXPECT_TRUE(trapped_disabled) << detail["disabled_rules"].dump();
   EXPECT_EQ(Call(port_, "GET", "/api/v1/elevators/ZZ", token).status, 404);
 }
 
