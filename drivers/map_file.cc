@@ -135,20 +135,6 @@ std::optional<ValueType> ParseType(std::string_view s) {
   return std::nullopt;
 }
 
-std::string TableWord(Table t) {
-  switch (t) {
-    case Table::kCoils:
-      return "coil";
-    case Table::kDiscreteInputs:
-      return "discrete";
-    case Table::kHoldingRegisters:
-      return "holding";
-    case Table::kInputRegisters:
-      return "input";
-  }
-  return "?";
-}
-
 std::string TypeWord(ValueType t) {
   switch (t) {
     case ValueType::kBit:
@@ -305,7 +291,7 @@ std::optional<FieldSpec> ParseField(const toml::key& key, const toml::node& node
   }
   if (tab && !IsRegisterTable(*tab) && spec.type != ValueType::kBit) {
     p.Add(LineOf(*table),
-          "a " + TableWord(*tab) + " table holds only bits, not " + TypeWord(spec.type) + in);
+          "a " + TableName(*tab) + " table holds only bits, not " + TypeWord(spec.type) + in);
     bad = true;
   }
 
@@ -322,7 +308,7 @@ std::optional<FieldSpec> ParseField(const toml::key& key, const toml::node& node
         bad = true;
       }
     } else if (tab && bit) {
-      p.Add(LineOf(*bit), "bit" + in + ": on a " + TableWord(*tab) +
+      p.Add(LineOf(*bit), "bit" + in + ": on a " + TableName(*tab) +
                               " table the address is the bit; leave bit out");
       bad = true;
     }

@@ -29,20 +29,6 @@ bool IsKnownTable(Table t) {
   return v >= 1 && v <= 4;
 }
 
-std::string TableName(Table t) {
-  switch (t) {
-    case Table::kCoils:
-      return "coil";
-    case Table::kDiscreteInputs:
-      return "discrete";
-    case Table::kHoldingRegisters:
-      return "holding";
-    case Table::kInputRegisters:
-      return "input";
-  }
-  return "function " + std::to_string(static_cast<int>(t));
-}
-
 int ReadLimit(Table t) { return IsBitTable(t) ? kMaxBitsPerRead : kMaxRegistersPerRead; }
 
 bool IsNumericType(ValueType t) { return t != ValueType::kBit && t != ValueType::kAscii; }
@@ -639,6 +625,20 @@ const FaultText* RegisterMap::FaultFor(uint32_t code) const {
   auto it = std::lower_bound(faults_.begin(), faults_.end(), code,
                              [](const FaultText& f, uint32_t c) { return f.code < c; });
   return it != faults_.end() && it->code == code ? &*it : nullptr;
+}
+
+std::string TableName(Table t) {
+  switch (t) {
+    case Table::kCoils:
+      return "coil";
+    case Table::kDiscreteInputs:
+      return "discrete";
+    case Table::kHoldingRegisters:
+      return "holding";
+    case Table::kInputRegisters:
+      return "input";
+  }
+  return "function " + std::to_string(static_cast<int>(t));
 }
 
 }  // namespace lg::drivers

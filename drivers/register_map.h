@@ -51,6 +51,9 @@ enum class Table : uint8_t {
 // map; such a make sets max_gap = 0.
 inline constexpr int kDefaultMaxGap = 16;
 
+// "coil", "discrete", "holding", "input": the words map files use.
+std::string TableName(Table t);
+
 enum class ValueType : uint8_t { kBit, kInt16, kUint16, kInt32, kUint32, kFloat32, kAscii };
 enum class WordOrder : uint8_t { kHighFirst, kLowFirst };
 
