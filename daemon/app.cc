@@ -60,7 +60,6 @@ class App::Impl : public drivers::PollSink {
     es.io_threads = config_.polling.io_threads;
     es.serial_threads = config_.polling.serial_threads;
     engine_ = std::make_unique<drivers::PollEngine>(es, *this, clock_);
-    started_at_ = clock_.Now();
     StartHttp();  // before the strand runs: it adds an alarm listener
     if (Status st = alarms_->Start([this](const std::string& id) { return Redetected(id); }); !st) {
       return st;
@@ -220,7 +219,6 @@ class App::Impl : public drivers::PollSink {
   // hands the engine the new links and units.
   Status ApplyLocked(const Config& cfg) {
     for (const auto& w : cfg.warnings) spdlog::warn("{}", w);
-    comms_lost_ms_ = cfg.polling.comms_lost_after_ms;
     std::vector<drivers::LinkSettings> links;
     for (const auto& l : cfg.links) {
       drivers::LinkSettings s;
@@ -267,6 +265,9 @@ class App::Impl : public drivers::PollSink {
       c.link = e.link;
       c.unit = e.unit;
       c.rules = e.rules;
+      c.configured_rated_speed_mm_s = e.rated_speed_mm_s;
+      c.configured_floor_min = e.floor_min;
+      c.configured_floor_max = e.floor_max;
       c.detector_key = units.back().map->fingerprint() +
                        "|rated=" + (e.rated_speed_mm_s ? std::to_string(*e.rated_speed_mm_s) : "") +
                        "|lost=" + std::to_string(cfg.polling.comms_lost_after_ms);
@@ -313,13 +314,6 @@ class App::Impl : public drivers::PollSink {
   }
 
   // ---- state strand -------------------------------------------------------
-
-  const ElevatorConfig* FindElevator(const std::string& id) const {
-    for (const auto& e : config_.elevators) {
-      if (e.id == id) return &e;
-    }
-    return nullptr;
-  }
 
   // Engine threads. Events are built under the live-state lock only when
   // something changed, so the common case copies no strings.
@@ -385,18 +379,11 @@ class App::Impl : public drivers::PollSink {
   void ApplyInfo(uint32_t car, const ControllerInfo& info) {
     std::optional<int> configured_speed, floor_min, floor_max;
     std::string id;
-    {
-      std::lock_guard lock(mu_);
-      for (const auto& [eid, h] : handles_) {
-        if (h == car) id = eid;
-      }
-      if (const ElevatorConfig* e = FindElevator(id)) {
-        configured_speed = e->rated_speed_mm_s;
-        floor_min = e->floor_min;
-        floor_max = e->floor_max;
-      }
-    }
     state_.Update(car, [&](CarState& c) {
+      id = c.id;
+      configured_speed = c.configured_rated_speed_mm_s;
+      floor_min = c.configured_floor_min;
+      floor_max = c.configured_floor_max;
       c.info = info;
       // The configuration wins; the controller's rated speed is used only
       // when the configuration gives none.
@@ -426,16 +413,19 @@ class App::Impl : public drivers::PollSink {
   void Sweep() {
     SteadyTime now = clock_.Now();
     WallTime wall = clock_.WallNow();
-    auto limit = Millis(comms_lost_ms_.load());
     std::vector<rules::Finding> f;
     state_.UpdateAll([&](CarState& c) {
-      if (c.detector) {
-        f.clear();
-        c.detector->OnTime(now, wall, f);
-        if (!f.empty()) alarms_->PostFindings(c.id, f, c.last);
-      }
-      bool silent = c.has_sample ? now - c.last_reply >= limit : now - started_at_ >= limit;
-      if (!silent) return;
+      if (!c.detector) return;
+      f.clear();
+      c.detector->OnTime(now, wall, f);
+      if (f.empty()) return;
+      alarms_->PostFindings(c.id, f, c.last);
+      // Offline is exactly the detectors' COMMS_LOST (no valid reply for
+      // comms_lost_after_ms), not a second reckoning of the same silence.
+      bool lost = std::any_of(f.begin(), f.end(), [](const rules::Finding& x) {
+        return x.type == AlarmType::kCommsLost && x.active;
+      });
+      if (!lost) return;
       if (c.online) {
         c.online = false;
         c.offline_recorded = true;
@@ -491,12 +481,10 @@ class App::Impl : public drivers::PollSink {
   bool started_ = false;
   bool stopped_ = false;
   std::atomic<bool> stopping_{false};
-  SteadyTime started_at_{};
   std::map<std::string, uint32_t> handles_;
   std::map<std::string, std::shared_ptr<const drivers::RegisterMap>> maps_;  // by fingerprint
   uint32_t next_handle_ = 1;
   static constexpr Millis kSweepPeriod{250};
-  std::atomic<int> comms_lost_ms_{10000};
   std::set<std::string> warned_info_;  // state strand only
 
   std::mutex stop_mu_;

@@ -17,6 +17,9 @@ void LiveState::SetCars(std::vector<CarState> cars) {
       kept.building = c.building;
       kept.link = c.link;
       kept.unit = c.unit;
+      kept.configured_rated_speed_mm_s = c.configured_rated_speed_mm_s;
+      kept.configured_floor_min = c.configured_floor_min;
+      kept.configured_floor_max = c.configured_floor_max;
       if (!(kept.rules == c.rules) || kept.detector_key != c.detector_key || !kept.detector) {
         kept.detector = std::move(c.detector);
         kept.rules = c.rules;

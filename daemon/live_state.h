@@ -36,6 +36,10 @@ struct CarState {
   bool offline_recorded = false;  // an "offline" event stands for the current outage
   Sample last;
   ControllerInfo info;
+  // What the configuration says, which wins over the controller's info.
+  std::optional<int> configured_rated_speed_mm_s;
+  std::optional<int> configured_floor_min;
+  std::optional<int> configured_floor_max;
   Mode mode = Mode::kUnknown;
   drivers::LinkStatus link_status = drivers::LinkStatus::kConnecting;
   std::optional<drivers::LinkError> last_error;
