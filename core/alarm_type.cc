@@ -28,6 +28,7 @@ constexpr std::array<Info, kAlarmTypeCount> kInfo = {{
     {"ALARM_BUTTON", "紧急报警按钮", Severity::kMajor},
     {"COMMS_LOST", "通信中断", Severity::kMajor},
     {"CONTROLLER_FROZEN", "心跳停止", Severity::kMajor},
+    {"CHANNEL_DOWN", "通知通道故障", Severity::kMajor},
 }};
 
 const Info* Find(AlarmType t) {
@@ -93,6 +94,8 @@ bool IsSuppressible(AlarmType t, SuppressionCause cause) {
       return false;
   }
 }
+
+bool IsCarAlarm(AlarmType t) { return t != AlarmType::kChannelDown && t != AlarmType::kCount; }
 
 bool IsShelvable(AlarmType t) {
   switch (t) {

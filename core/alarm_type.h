@@ -28,6 +28,7 @@ enum class AlarmType : uint8_t {
   kAlarmButton,
   kCommsLost,
   kControllerFrozen,
+  kChannelDown,  // a notification channel failing (daemon/outbox_worker.h); not a car's
   kCount
 };
 inline constexpr int kAlarmTypeCount = static_cast<int>(AlarmType::kCount);
@@ -55,5 +56,11 @@ bool IsSuppressible(AlarmType t, SuppressionCause cause);
 
 // TRAPPED, UCM, OVERSPEED, the overruns and DOOR_OPEN_WHILE_MOVING.
 bool IsShelvable(AlarmType t);
+
+// Whether a car's detectors raise the type: every type but CHANNEL_DOWN,
+// which is about Liftguard's own notification channels (raised by the
+// daemon when a channel has failed for 5 minutes or failed its scheduled
+// test) and belongs to no car.
+bool IsCarAlarm(AlarmType t);
 
 }  // namespace lg

@@ -16,6 +16,7 @@
 
 #include "daemon/alarm_service.h"
 #include "daemon/http_server.h"
+#include "daemon/incident_service.h"
 #include "db/database.h"
 #include "db/event_store.h"
 #include "drivers/poll_engine.h"
@@ -47,11 +48,19 @@ class App::Impl : public drivers::PollSink {
         events_(std::make_unique<db::EventLog>(*db_)),
         strand_(asio::make_strand(io_)),
         alarms_(std::make_unique<AlarmService>(strand_, *db_, clock_, config_.rules)),
+        incidents_(std::make_unique<IncidentService>(*db_, clock_, IncidentTargetsOf(config_))),
         sweep_(strand_),
         watchdog_(io_),
         signals_(io_) {}
 
   ~Impl() { Stop(); }
+
+  // faults.md defaults, with the site's arrival target.
+  static rules::IncidentTargets IncidentTargetsOf(const Config& c) {
+    rules::IncidentTargets t;
+    t.on_site_min = c.site.arrival_target_min;
+    return t;
+  }
 
   Status Start() {
     std::lock_guard lock(mu_);
@@ -61,9 +70,12 @@ class App::Impl : public drivers::PollSink {
     es.serial_threads = config_.polling.serial_threads;
     engine_ = std::make_unique<drivers::PollEngine>(es, *this, clock_);
     StartHttp();  // before the strand runs: it adds an alarm listener
+    alarms_->AddListener([this](const rules::Transition& t) { incidents_->OnAlarm(t); });
     if (Status st = alarms_->Start([this](const std::string& id) { return Redetected(id); }); !st) {
       return st;
     }
+    // After the alarms: it opens incidents for TRAPPED alarms that lack one.
+    if (Status st = incidents_->Start(); !st) return st;
     if (Status st = ApplyLocked(config_); !st) return st;
     // The sweep timer is the work that keeps io_ running until Stop().
     asio::post(strand_, [this] { Sweep(); });
@@ -187,6 +199,7 @@ class App::Impl : public drivers::PollSink {
   asio::io_context io_;
   asio::strand<asio::io_context::executor_type> strand_;  // the rules strand
   std::unique_ptr<AlarmService> alarms_;
+  std::unique_ptr<IncidentService> incidents_;
   std::unique_ptr<HttpServer> http_;
 
  private:
@@ -196,6 +209,7 @@ class App::Impl : public drivers::PollSink {
     HttpDeps d;
     d.state = &state_;
     d.alarms = alarms_.get();
+    d.incidents = incidents_.get();
     d.db_path = config_.daemon.database;
     d.link_stats = [this] { return engine_->Stats(); };
     d.contractor_of = [this](const std::string& id) {
@@ -208,6 +222,7 @@ class App::Impl : public drivers::PollSink {
     o.listen = config_.daemon.listen;
     http_ = std::make_unique<HttpServer>(io_, std::move(d), o);
     alarms_->AddListener(http_->AlarmListener());
+    incidents_->AddListener(http_->IncidentListener());
     if (Status st = http_->Start(); !st) {
       spdlog::error("HTTP API not available: {}", st.error().message);
     }
@@ -283,6 +298,7 @@ class App::Impl : public drivers::PollSink {
       for (const auto& e : cfg.elevators) contractors_[e.id] = e.contractor;
     }
     alarms_->SetRules(cfg.rules, per_elevator_rules);
+    incidents_->SetTargets(IncidentTargetsOf(cfg));
     std::set<std::string> configured;
     for (const auto& e : cfg.elevators) configured.insert(e.id);
     alarms_->RetireMissing(std::move(configured));
@@ -439,6 +455,7 @@ class App::Impl : public drivers::PollSink {
       }
     });
     alarms_->Tick();
+    incidents_->Tick();
     if (stopping_) return;
     sweep_.expires_after(kSweepPeriod);
     sweep_.async_wait([this](boost::system::error_code ec) {

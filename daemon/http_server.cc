@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -17,6 +18,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "daemon/web_assets.h"
 #include "db/alarm_store.h"
 #include "db/database.h"
 
@@ -215,12 +217,50 @@ http::status StatusForError(const Error& e) {
   const std::string& c = e.code;
   if (c == "not_found") return http::status::not_found;
   if (c == "closed" || c == "suppressed" || c == "already_acknowledged" || c == "already_shelved" ||
-      c == "not_shelvable" || c == "not_shelved") {
+      c == "not_shelvable" || c == "not_shelved" || c == "out_of_order" || c == "incident_open") {
     return http::status::conflict;
   }
+  if (c == "forbidden") return http::status::forbidden;
   if (c == "database") return http::status::service_unavailable;
   if (e.recoverable) return http::status::service_unavailable;
   return http::status::bad_request;
+}
+
+// docs/incidents.md "The incident object". `name`/`building`: the car's as
+// configured now.
+json IncidentJson(const rules::Incident& inc, WallTime now, const std::string& name,
+                  const std::string& building) {
+  json steps = json::array();
+  for (const auto& s : inc.steps) {
+    steps.push_back({{"step", std::string(rules::IncidentStepName(s.step))},
+                     {"at", db::FormatTime(s.at)},
+                     {"by", s.by},
+                     {"note", s.note}});
+  }
+  json elapsed = json::object(), over = json::array();
+  for (const auto& t : rules::Timings(inc, now)) {
+    std::string step(rules::IncidentStepName(t.step));
+    elapsed[step + "_s"] = t.elapsed_s ? json(*t.elapsed_s) : json(nullptr);
+    if (t.over) over.push_back(step);
+  }
+  return {{"id", inc.id},
+          {"elevator", inc.elevator},
+          {"elevator_name", name},
+          {"building", building},
+          {"alarm_id", inc.alarm_id ? json(*inc.alarm_id) : json(nullptr)},
+          {"state", std::string(rules::IncidentStateName(inc.state()))},
+          {"step", std::string(rules::IncidentStepName(inc.latest()))},
+          {"opened_at", db::FormatTime(inc.opened_at())},
+          {"closed_at", TimeOrNull(inc.closed_at())},
+          {"eta_min", inc.eta_min ? json(*inc.eta_min) : json(nullptr)},
+          {"cause", inc.cause ? json(*inc.cause) : json(nullptr)},
+          {"steps", std::move(steps)},
+          {"targets",
+           {{"acknowledged_min", inc.targets.acknowledged_min},
+            {"accepted_min", inc.targets.accepted_min},
+            {"on_site_min", inc.targets.on_site_min}}},
+          {"elapsed", std::move(elapsed)},
+          {"over_target", std::move(over)}};
 }
 
 json AlarmJson(const rules::Alarm& a) {
@@ -286,23 +326,113 @@ json HistoryJson(const db::HistoryRow& h) {
           {"note", h.note}};
 }
 
-// The fields a `state` event and the elevator list share.
-json CarJson(const CarState& c) {
+// What a `state` event and the elevator list show of a car, updated_at
+// aside (it moves with every sample): a state event goes out when this
+// changes.
+struct ShownCar {
+  std::string id, name, building;
+  bool online = false;
+  std::string_view mode, direction, door;
+  std::optional<int> floor;
+  bool moving = false;
+  std::optional<bool> occupied;
+  bool operator==(const ShownCar&) const = default;
+};
+
+ShownCar Shown(const CarState& c) {
   const Sample& s = c.last;
-  json j = {{"id", c.id},
-            {"name", c.name},
-            {"building", c.building},
-            {"online", c.online},
-            {"mode", std::string(ModeName(c.mode))}};
-  j["floor"] = c.has_sample && s.Has(Field::kFloor) ? json(s.floor()) : json(nullptr);
-  j["direction"] = std::string(c.has_sample ? DirectionName(s.direction()) : "none");
-  j["moving"] = c.has_sample && s.Flag(Field::kMoving);
-  j["door"] = std::string(c.has_sample ? DoorStateName(s.door()) : "unknown");
-  j["occupied"] =
-      c.has_sample && s.Has(Field::kOccupied) ? json(s.Flag(Field::kOccupied)) : json(nullptr);
-  j["updated_at"] = c.updated_at == WallTime{} ? json(nullptr) : json(db::FormatTime(c.updated_at));
-  return j;
+  ShownCar out;
+  out.id = c.id;
+  out.name = c.name;
+  out.building = c.building;
+  out.online = c.online;
+  out.mode = ModeName(c.mode);
+  out.direction = c.has_sample ? DirectionName(s.direction()) : "none";
+  out.door = c.has_sample ? DoorStateName(s.door()) : "unknown";
+  if (c.has_sample && s.Has(Field::kFloor)) out.floor = s.floor();
+  out.moving = c.has_sample && s.Flag(Field::kMoving);
+  if (c.has_sample && s.Has(Field::kOccupied)) out.occupied = s.Flag(Field::kOccupied);
+  return out;
 }
+
+// As nlohmann::json writes a string.
+void AppendJsonString(std::string& out, std::string_view v) {
+  static constexpr std::string_view kNamed = "\b\f\n\r\t", kLetter = "bfnrt";
+  out.push_back('"');
+  for (char ch : v) {
+    if (ch == '"' || ch == '\\') {
+      out.push_back('\\');
+      out.push_back(ch);
+    } else if (static_cast<unsigned char>(ch) >= 0x20) {
+      out.push_back(ch);
+    } else if (size_t k = kNamed.find(ch); k != std::string_view::npos) {
+      out.push_back('\\');
+      out.push_back(kLetter[k]);
+    } else {
+      char esc[8];
+      std::snprintf(esc, sizeof esc, "\\u%04x", static_cast<unsigned>(ch));
+      out += esc;
+    }
+  }
+  out.push_back('"');
+}
+
+// A car as the list (with `alarms`, its active_alarms) and the state events
+// show it, byte for byte what nlohmann::json would write (keys sorted).
+// Written directly: building nlohmann's tree for 2,000 cars took most of a
+// list request's time (bench/api).
+void AppendCarJson(std::string& out, const ShownCar& s, WallTime updated_at,
+                   const std::set<std::string>* alarms) {
+  auto flag = [&](bool b) { out += b ? "true" : "false"; };
+  out += '{';
+  if (alarms) {
+    out += "\"active_alarms\":[";
+    for (const auto& t : *alarms) {
+      if (out.back() != '[') out += ',';
+      AppendJsonString(out, t);
+    }
+    out += "],";
+  }
+  out += "\"building\":";
+  AppendJsonString(out, s.building);
+  out += ",\"direction\":";
+  AppendJsonString(out, s.direction);
+  out += ",\"door\":";
+  AppendJsonString(out, s.door);
+  out += ",\"floor\":";
+  out += s.floor ? std::to_string(*s.floor) : "null";
+  out += ",\"id\":";
+  AppendJsonString(out, s.id);
+  out += ",\"mode\":";
+  AppendJsonString(out, s.mode);
+  out += ",\"moving\":";
+  flag(s.moving);
+  out += ",\"name\":";
+  AppendJsonString(out, s.name);
+  out += ",\"occupied\":";
+  if (s.occupied) {
+    flag(*s.occupied);
+  } else {
+    out += "null";
+  }
+  out += ",\"online\":";
+  flag(s.online);
+  out += ",\"updated_at\":";
+  out += updated_at == WallTime{} ? "null" : "\"" + db::FormatTime(updated_at) + "\"";
+  out += '}';
+}
+
+json CarJson(const CarState& c) {
+  std::string text;
+  AppendCarJson(text, Shown(c), c.updated_at, nullptr);
+  return json::parse(text);
+}
+
+// The last state event of a car (io thread only).
+struct SentState {
+  ShownCar shown;
+  std::chrono::steady_clock::time_point at{};
+};
 
 std::string LabelValue(std::string_view v) {
   std::string out;
@@ -358,10 +488,14 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
   std::variant<auth::User, Response> AuthorizeStream(const Request& req);
 
   void Publish(const std::string& elevator, std::shared_ptr<const std::string> event);
+  // (elevator, event) pairs, sent to each client as one write.
+  void PublishStates(const std::vector<std::pair<std::string, std::string>>& events);
   void Register(const std::shared_ptr<Session>& s);
   void AddSubscriber(const std::shared_ptr<Session>& s);
   void Forget(uint64_t id);
   bool CanSee(const std::string& contractor, const std::string& elevator) const;
+  // The incident as the API shows it, measured now, with the car's name.
+  json IncidentJsonNow(const rules::Incident& inc) const;
 
   asio::io_context& io_;
   HttpDeps deps_;
@@ -387,6 +521,16 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
   Response Alarms(const auth::User& u, const Target& t);
   Response AlarmAction(const auth::User& u, const Request& req, const std::string& address,
                        const std::string& path, int64_t id, bool shelve);
+  Response Incidents(const auth::User& u, const Target& t);
+  Response OpenIncident(const auth::User& u, const Request& req, const std::string& address,
+                        const std::string& path);
+  Response RecordStep(const auth::User& u, const Request& req, const std::string& address,
+                      const std::string& path, int64_t id);
+  Response AuditLog(const auth::User& u, const Target& t);
+  Response Windows(const auth::User& u, const Target& t);
+  Response AddWindow(const auth::User& u, const Request& req, const std::string& address,
+                     const std::string& path);
+
   void Tick();
 
   std::mutex db_mu_;  // guards db_
@@ -398,7 +542,7 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
   std::map<uint64_t, std::weak_ptr<Session>> subscribers_;
 
   // io thread only: the last state sent per car.
-  std::unordered_map<std::string, std::string> last_state_;
+  std::unordered_map<std::string, SentState> last_state_;
   std::chrono::steady_clock::time_point last_heartbeat_{};
 };
 
@@ -721,36 +865,68 @@ void HttpServer::Impl::Publish(const std::string& elevator,
   }
 }
 
-// Every state_period: a `state` event for each car whose shown state
-// changed; a heartbeat comment now and then so dead clients are found.
+void HttpServer::Impl::PublishStates(
+    const std::vector<std::pair<std::string, std::string>>& events) {
+  std::vector<std::shared_ptr<Session>> to;
+  {
+    std::lock_guard lock(sessions_mu_);
+    for (auto& [id, w] : subscribers_) {
+      if (auto s = w.lock()) to.push_back(std::move(s));
+    }
+  }
+  std::map<std::string, std::shared_ptr<const std::string>> by_scope;
+  for (auto& s : to) {
+    auto& text = by_scope[s->contractor_];
+    if (!text) {
+      std::string all;
+      for (const auto& [elevator, event] : events) {
+        if (CanSee(s->contractor_, elevator)) all += event;
+      }
+      text = std::make_shared<const std::string>(std::move(all));
+    }
+    if (!text->empty()) s->Enqueue(text);
+  }
+}
+
+// Scans the cars often (a change waits for the next scan: bench/api's
+// delivery target is 100 ms) and sends a `state` event for each car whose
+// shown state changed, at most one per car per state_period (a car that
+// changes again sooner is sent as it is once its period is over). The
+// events of one scan go to a client as one write, so a burst (a power cut
+// changes every car) does not look like a client that cannot keep up.
+// Scanned, more slowly, while nobody listens too, so a client connecting
+// gets the changes from then on rather than every car at once. A heartbeat
+// comment now and then finds dead clients.
 void HttpServer::Impl::Tick() {
   if (stopped_) return;
+  constexpr std::chrono::milliseconds kScan{50};
   bool any;
   {
     std::lock_guard lock(sessions_mu_);
     any = !subscribers_.empty();
   }
-  if (any && deps_.state) {
+  auto now = std::chrono::steady_clock::now();
+  if (deps_.state) {
+    std::vector<std::pair<std::string, std::string>> events;
     for (const auto& c : deps_.state->Snapshot()) {
-      json j = CarJson(c);
-      json key = j;
-      key.erase("updated_at");  // changes with every sample
-      std::string k = key.dump();
-      auto& last = last_state_[c.id];
-      if (last == k) continue;
-      last = std::move(k);
-      Publish(c.id,
-              std::make_shared<const std::string>("event: state\ndata: " + j.dump() + "\n\n"));
+      ShownCar shown = Shown(c);
+      SentState& last = last_state_[c.id];
+      if (last.shown == shown || now - last.at < opts_.state_period) continue;
+      if (any) {
+        std::string event = "event: state\ndata: ";
+        AppendCarJson(event, shown, c.updated_at, nullptr);
+        event += "\n\n";
+        events.emplace_back(c.id, std::move(event));
+      }
+      last = {std::move(shown), now};
     }
-    auto now = std::chrono::steady_clock::now();
-    if (now - last_heartbeat_ >= opts_.sse_heartbeat) {
-      last_heartbeat_ = now;
-      Publish("", std::make_shared<const std::string>(": ping\n\n"));
-    }
-  } else {
-    last_state_.clear();
+    if (!events.empty()) PublishStates(events);
   }
-  timer_.expires_after(opts_.state_period);
+  if (any && now - last_heartbeat_ >= opts_.sse_heartbeat) {
+    last_heartbeat_ = now;
+    Publish("", std::make_shared<const std::string>(": ping\n\n"));
+  }
+  timer_.expires_after(any ? std::min(kScan, opts_.state_period) : opts_.state_period);
   timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
     if (!ec) self->Tick();
   });
@@ -845,6 +1021,17 @@ Response HttpServer::Impl::Handle(const Request& req, const std::string& address
       if (req.method() != http::verb::post) return MethodNotAllowed("POST");
       return Login(req, address);
     }
+    // The dashboard (web/, compiled in): any path outside /api/.
+    if (p.rfind("/api/", 0) != 0) {
+      if (auto a = web::FindAsset(p == "/" ? "/index.html" : p)) {
+        if (req.method() != http::verb::get) return MethodNotAllowed("GET");
+        Response r = Make(http::status::ok, std::string(a->body), a->content_type);
+        r.set("Content-Security-Policy", std::string(web::kContentSecurityPolicy));
+        // Revalidated every time: a new daemon brings a new page at once.
+        r.set(http::field::cache_control, "no-cache");
+        return r;
+      }
+    }
     if (p.rfind("/api/v1/", 0) != 0) {
       return Err(http::status::not_found, "not_found", "there is nothing at " + p);
     }
@@ -879,6 +1066,35 @@ Response HttpServer::Impl::Handle(const Request& req, const std::string& address
         }
         return AlarmAction(u, req, address, p, *id, action == "shelve");
       }
+    }
+    if (p == "/api/v1/incidents") {
+      if (req.method() == http::verb::get) return Incidents(u, t);
+      if (req.method() == http::verb::post) return OpenIncident(u, req, address, p);
+      return MethodNotAllowed("GET, POST");
+    }
+    constexpr std::string_view kIncident = "/api/v1/incidents/";
+    if (p.rfind(kIncident, 0) == 0) {
+      std::string rest = p.substr(kIncident.size());
+      size_t slash = rest.find('/');
+      if (slash != std::string::npos && rest.substr(slash + 1) == "steps") {
+        if (req.method() != http::verb::post) return MethodNotAllowed("POST");
+        auto id = ParseId(std::string_view(rest).substr(0, slash));
+        if (!id) {
+          return Err(
+              http::status::not_found, "not_found",
+              "incident ids are positive integers; there is no incident " + rest.substr(0, slash));
+        }
+        return RecordStep(u, req, address, p, *id);
+      }
+    }
+    if (p == "/api/v1/audit") {
+      if (req.method() != http::verb::get) return MethodNotAllowed("GET");
+      return AuditLog(u, t);
+    }
+    if (p == "/api/v1/maintenance-windows") {
+      if (req.method() == http::verb::get) return Windows(u, t);
+      if (req.method() == http::verb::post) return AddWindow(u, req, address, p);
+      return MethodNotAllowed("GET, POST");
     }
     return Err(http::status::not_found, "not_found", "there is no API call " + p);
   } catch (const std::exception& e) {
@@ -1000,6 +1216,18 @@ Response HttpServer::Impl::Metrics() {
     out += "liftguard_alarm_write_failures_total " +
            std::to_string(deps_.alarms->write_failures()) + "\n";
   }
+  if (deps_.incidents) {
+    out += "# HELP liftguard_incidents_open Rescue incidents not closed yet.\n";
+    out += "# TYPE liftguard_incidents_open gauge\n";
+    out += "liftguard_incidents_open " + std::to_string(deps_.incidents->OpenIncidents().size()) +
+           "\n";
+    out +=
+        "# HELP liftguard_incident_write_failures_total Failed incident writes to the "
+        "database.\n";
+    out += "# TYPE liftguard_incident_write_failures_total counter\n";
+    out += "liftguard_incident_write_failures_total " +
+           std::to_string(deps_.incidents->write_failures()) + "\n";
+  }
   return Make(http::status::ok, std::move(out), "text/plain; version=0.0.4; charset=utf-8");
 }
 
@@ -1024,6 +1252,18 @@ Response HttpServer::Impl::Elevators(const auth::User& u, const std::string* id)
   if (!open.ok()) return Err(http::status::service_unavailable, "database", open.error().message);
   std::unordered_map<std::string, std::set<std::string>> active;
   for (const auto& a : *open) active[a.elevator].insert(a.type);
+  if (!id) {
+    static const std::set<std::string> kNone;
+    std::string body = "[";
+    body.reserve(cars.size() * 256);
+    for (const auto& c : cars) {
+      if (body.size() > 1) body += ',';
+      auto it = active.find(c.id);
+      AppendCarJson(body, Shown(c), c.updated_at, it == active.end() ? &kNone : &it->second);
+    }
+    body += "]\n";
+    return Make(http::status::ok, std::move(body), "application/json");
+  }
   json list = json::array();
   for (const auto& c : cars) {
     json j = CarJson(c);
@@ -1180,6 +1420,346 @@ Response HttpServer::Impl::AlarmAction(const auth::User& u, const Request& req,
   return done(Json(http::status::ok, AlarmJson(t->alarm)));
 }
 
+// ---- incidents, audit log, maintenance windows --------------------------------
+
+json HttpServer::Impl::IncidentJsonNow(const rules::Incident& inc) const {
+  std::string name = inc.elevator, building;
+  if (auto c = deps_.state ? deps_.state->Get(inc.elevator) : std::nullopt) {
+    name = c->name;
+    building = c->building;
+  }
+  return IncidentJson(inc, std::chrono::system_clock::now(), name, building);
+}
+
+// Query parameters: only `allowed`, each at most once (SplitTarget keeps
+// the last); the message lists what is taken.
+static std::optional<Response> OnlyParameters(const Target& t,
+                                              std::initializer_list<const char*> allowed) {
+  for (const auto& [k, v] : t.query) {
+    bool ok = false;
+    std::string list;
+    for (const char* a : allowed) {
+      ok = ok || k == a;
+      list += std::string(list.empty() ? "" : ", ") + a;
+    }
+    if (!ok) {
+      return Err(http::status::bad_request, "unknown_parameter",
+                 "unknown parameter \"" + k + "\"; use " + list);
+    }
+  }
+  return std::nullopt;
+}
+
+// Longer work sets the car out of service, which the controller reports:
+// a window is declared in Liftguard only and a forgotten one would hide
+// COMMS_LOST and the other suppressible alarms for as long as it runs.
+constexpr std::chrono::hours kMaxWindow{7 * 24};
+
+static std::variant<int, Response> LimitOf(const Target& t, int fallback) {
+  if (!t.query.count("limit")) return fallback;
+  auto l = ParseId(t.query.at("limit"));
+  if (!l || *l > 10000) {
+    return Err(http::status::bad_request, "bad_parameter", "limit must be 1..10000");
+  }
+  return static_cast<int>(*l);
+}
+
+Response HttpServer::Impl::Incidents(const auth::User& u, const Target& t) {
+  if (auto bad = OnlyParameters(t, {"state", "elevator", "limit"})) return std::move(*bad);
+  std::string state = t.query.count("state") ? t.query.at("state") : "open";
+  if (state != "open" && state != "all") {
+    return Err(http::status::bad_request, "bad_parameter", "state must be open or all");
+  }
+  auto limit = LimitOf(t, 500);
+  if (auto* r = std::get_if<Response>(&limit)) return std::move(*r);
+  std::string elevator = t.query.count("elevator") ? t.query.at("elevator") : "";
+  std::string contractor = ScopeOf(u);
+  if (!elevator.empty() && !CanSee(contractor, elevator)) {
+    return Err(http::status::not_found, "not_found", "there is no elevator " + elevator);
+  }
+  if (!deps_.incidents) {
+    return Err(http::status::service_unavailable, "unavailable", "incidents are not running");
+  }
+  int n = std::get<int>(limit);
+  // A contractor's list is filtered after the query; incidents are few.
+  auto rows = deps_.incidents->List(elevator, state == "open", contractor.empty() ? n : 1000000);
+  if (!rows.ok()) return Err(http::status::service_unavailable, "database", rows.error().message);
+  json list = json::array();
+  for (const auto& inc : *rows) {
+    if (!CanSee(contractor, inc.elevator)) continue;
+    if (list.size() >= static_cast<size_t>(n)) break;
+    list.push_back(IncidentJsonNow(inc));
+  }
+  return Json(http::status::ok, {{"incidents", std::move(list)}});
+}
+
+Response HttpServer::Impl::OpenIncident(const auth::User& u, const Request& req,
+                                        const std::string& address, const std::string& path) {
+  std::string detail = "open incident";
+  auto done = [&](Response r) {
+    Audit(&u, "", address, req, path, r.result_int(), detail);
+    return r;
+  };
+  if (!RoleIn(u.role, {Role::kOperator, Role::kSafetyManager})) return done(Forbidden(u));
+  json body;
+  if (auto bad = ParseBody(req, {{"elevator", Kind::kString, true}, {"note", Kind::kString, false}},
+                           body)) {
+    return done(std::move(*bad));
+  }
+  std::string elevator = body["elevator"].get<std::string>();
+  std::string note = body.value("note", "");
+  detail += " on " + elevator + (note.empty() ? "" : ": " + note);
+  if (!deps_.state || !deps_.state->Get(elevator)) {
+    return done(Err(http::status::not_found, "not_found",
+                    "field \"elevator\": there is no elevator " + elevator));
+  }
+  if (!deps_.incidents) {
+    return done(Err(http::status::service_unavailable, "unavailable", "incidents are not running"));
+  }
+  auto inc = deps_.incidents->Open(elevator, u.username, note);
+  if (!inc.ok()) {
+    Response r = Err(StatusForError(inc.error()), inc.error().code, inc.error().message);
+    if (inc.error().code == "incident_open") {
+      if (auto open = deps_.incidents->OpenFor(elevator)) {
+        json j = json::parse(r.body());
+        j["error"]["incident_id"] = open->id;
+        r = Json(http::status::conflict, j);
+      }
+    }
+    return done(std::move(r));
+  }
+  detail = "incident " + std::to_string(inc->id) + ": " + detail;
+  return done(Json(http::status::created, IncidentJsonNow(*inc)));
+}
+
+Response HttpServer::Impl::RecordStep(const auth::User& u, const Request& req,
+                                      const std::string& address, const std::string& path,
+                                      int64_t id) {
+  std::string detail = "incident " + std::to_string(id);
+  auto done = [&](Response r) {
+    Audit(&u, "", address, req, path, r.result_int(), detail);
+    return r;
+  };
+  if (!RoleIn(u.role, {Role::kOperator, Role::kSafetyManager, Role::kContractor})) {
+    return done(Forbidden(u));
+  }
+  json body;
+  if (auto bad = ParseBody(req,
+                           {{"step", Kind::kString, true},
+                            {"note", Kind::kString, false},
+                            {"eta_min", Kind::kInt, false},
+                            {"cause", Kind::kString, false}},
+                           body)) {
+    return done(std::move(*bad));
+  }
+  std::string name = body["step"].get<std::string>();
+  auto step = rules::IncidentStepFromName(name);
+  detail += ": " + name;
+  if (!step || *step == rules::IncidentStep::kOpen || *step == rules::IncidentStep::kDispatched) {
+    std::string why = !step ? "field \"step\" is \"" + name + "\"; "
+                            : "field \"step\": " + name +
+                                  " is recorded by Liftguard, not by "
+                                  "hand; ";
+    return done(Err(http::status::bad_request, "bad_field",
+                    why + "use acknowledged, accepted, on_site, released, closed or "
+                          "false_alarm"));
+  }
+  rules::StepDetails d;
+  d.note = body.value("note", "");
+  if (body.contains("eta_min")) {
+    // Out of int range is out of 1..240 all the same.
+    int64_t eta = body["eta_min"].get<int64_t>();
+    d.eta_min = static_cast<int>(std::clamp<int64_t>(eta, -1, 100000));
+    detail += " (eta " + std::to_string(eta) + " min)";
+  }
+  if (body.contains("cause")) {
+    d.cause = body["cause"].get<std::string>();
+    detail += " (cause: " + *d.cause + ")";
+  }
+  if (!d.note.empty()) detail += ": " + d.note;
+  if (!deps_.incidents) {
+    return done(Err(http::status::service_unavailable, "unavailable", "incidents are not running"));
+  }
+  auto found = deps_.incidents->Find(id);
+  if (!found.ok()) {
+    return done(Err(http::status::service_unavailable, "database", found.error().message));
+  }
+  if (!*found || !CanSee(ScopeOf(u), (*found)->elevator)) {
+    return done(
+        Err(http::status::not_found, "not_found", "there is no incident " + std::to_string(id)));
+  }
+  rules::Recorder who =
+      u.role == Role::kContractor ? rules::Recorder::kContractor : rules::Recorder::kStaff;
+  auto inc = deps_.incidents->RecordStep(id, *step, u.username, who, d);
+  if (!inc.ok()) {
+    return done(Err(StatusForError(inc.error()), inc.error().code, inc.error().message));
+  }
+  return done(Json(http::status::ok, IncidentJsonNow(*inc)));
+}
+
+Response HttpServer::Impl::AuditLog(const auth::User& u, const Target& t) {
+  if (!RoleIn(u.role, {Role::kSafetyManager, Role::kAdmin})) return Forbidden(u);
+  if (auto bad = OnlyParameters(t, {"limit", "since"})) return std::move(*bad);
+  auto limit = LimitOf(t, 100);
+  if (auto* r = std::get_if<Response>(&limit)) return std::move(*r);
+  std::string since;
+  if (t.query.count("since")) {
+    auto s = ParseRfc3339(t.query.at("since"));
+    if (!s) {
+      return Err(http::status::bad_request, "bad_parameter",
+                 "since must be an RFC 3339 time between 1970 and 2200, e.g. 2026-11-22T08:00:00Z");
+    }
+    since = db::FormatTime(*s);  // stored times compare as text in this form
+  }
+  auto reader = db::Database::OpenReader(deps_.db_path);
+  if (!reader.ok()) {
+    return Err(http::status::service_unavailable, "database", reader.error().message);
+  }
+  json list = json::array();
+  try {
+    SQLite::Statement q(**reader,
+                        "SELECT id, at, who, role, address, method, path, status, detail FROM "
+                        "audit_log WHERE at >= ? ORDER BY id DESC LIMIT ?");
+    q.bind(1, since);
+    q.bind(2, std::get<int>(limit));
+    while (q.executeStep()) {
+      list.push_back({{"id", q.getColumn(0).getInt64()},
+                      {"at", q.getColumn(1).getString()},
+                      {"who", q.getColumn(2).getString()},
+                      {"role", q.getColumn(3).getString()},
+                      {"address", q.getColumn(4).getString()},
+                      {"method", q.getColumn(5).getString()},
+                      {"path", q.getColumn(6).getString()},
+                      {"status", q.getColumn(7).getInt()},
+                      {"detail", q.getColumn(8).getString()}});
+    }
+  } catch (const std::exception& e) {
+    return Err(http::status::service_unavailable, "database",
+               std::string("audit log query failed: ") + e.what());
+  }
+  return Json(http::status::ok, {{"entries", std::move(list)}});
+}
+
+Response HttpServer::Impl::Windows(const auth::User& u, const Target& t) {
+  if (!RoleIn(u.role, {Role::kSafetyManager, Role::kContractor})) return Forbidden(u);
+  if (auto bad = OnlyParameters(t, {"state", "elevator", "limit"})) return std::move(*bad);
+  std::string state = t.query.count("state") ? t.query.at("state") : "current";
+  if (state != "current" && state != "all") {
+    return Err(http::status::bad_request, "bad_parameter", "state must be current or all");
+  }
+  auto limit = LimitOf(t, 500);
+  if (auto* r = std::get_if<Response>(&limit)) return std::move(*r);
+  std::string elevator = t.query.count("elevator") ? t.query.at("elevator") : "";
+  std::string contractor = ScopeOf(u);
+  if (!elevator.empty() && !CanSee(contractor, elevator)) {
+    return Err(http::status::not_found, "not_found", "there is no elevator " + elevator);
+  }
+  auto reader = db::Database::OpenReader(deps_.db_path);
+  if (!reader.ok()) {
+    return Err(http::status::service_unavailable, "database", reader.error().message);
+  }
+  WallTime now = std::chrono::system_clock::now();
+  std::string now_text = db::FormatTime(now);
+  json list = json::array();
+  try {
+    SQLite::Statement q(**reader,
+                        "SELECT id, elevator, starts_at, ends_at, reason, created_by, created_at "
+                        "FROM maintenance_windows WHERE (?1 = '' OR elevator = ?1) AND "
+                        "(?2 = 0 OR ends_at > ?3) ORDER BY starts_at DESC, id DESC");
+    q.bind(1, elevator);
+    q.bind(2, state == "current" ? 1 : 0);
+    q.bind(3, now_text);
+    while (q.executeStep() && list.size() < static_cast<size_t>(std::get<int>(limit))) {
+      std::string car = q.getColumn(1).getString();
+      if (!CanSee(contractor, car)) continue;
+      std::string starts = q.getColumn(2).getString(), ends = q.getColumn(3).getString();
+      list.push_back({{"id", q.getColumn(0).getInt64()},
+                      {"elevator", car},
+                      {"starts_at", starts},
+                      {"ends_at", ends},
+                      {"reason", q.getColumn(4).getString()},
+                      {"created_by", q.getColumn(5).getString()},
+                      {"created_at", q.getColumn(6).getString()},
+                      {"in_force", starts <= now_text && now_text < ends}});
+    }
+  } catch (const std::exception& e) {
+    return Err(http::status::service_unavailable, "database",
+               std::string("maintenance window query failed: ") + e.what());
+  }
+  return Json(http::status::ok, {{"windows", std::move(list)}});
+}
+
+Response HttpServer::Impl::AddWindow(const auth::User& u, const Request& req,
+                                     const std::string& address, const std::string& path) {
+  std::string detail = "maintenance window";
+  auto done = [&](Response r) {
+    Audit(&u, "", address, req, path, r.result_int(), detail);
+    return r;
+  };
+  if (!RoleIn(u.role, {Role::kSafetyManager, Role::kContractor})) return done(Forbidden(u));
+  json body;
+  if (auto bad = ParseBody(req,
+                           {{"elevator", Kind::kString, true},
+                            {"starts_at", Kind::kString, true},
+                            {"ends_at", Kind::kString, true},
+                            {"reason", Kind::kString, true}},
+                           body)) {
+    return done(std::move(*bad));
+  }
+  std::string elevator = body["elevator"].get<std::string>();
+  std::string reason = body["reason"].get<std::string>();
+  std::string what = " on " + elevator + " " + body["starts_at"].get<std::string>() + " to " +
+                     body["ends_at"].get<std::string>() + ": " + reason;
+  detail += what;
+  std::optional<WallTime> times[2];
+  const char* names[2] = {"starts_at", "ends_at"};
+  for (int i = 0; i < 2; ++i) {
+    times[i] = ParseRfc3339(body[names[i]].get<std::string>());
+    if (!times[i]) {
+      return done(Err(http::status::bad_request, "bad_field",
+                      std::string("field \"") + names[i] +
+                          "\" must be an RFC 3339 time, e.g. 2026-11-22T08:00:00+08:00"));
+    }
+  }
+  WallTime starts = *times[0], ends = *times[1];
+  if (ends <= starts) {
+    return done(Err(http::status::bad_request, "bad_field",
+                    "field \"ends_at\" must be after \"starts_at\""));
+  }
+  if (ends <= std::chrono::system_clock::now()) {
+    return done(Err(http::status::bad_request, "bad_field",
+                    "field \"ends_at\" is in the past; a window that has ended suppresses "
+                    "nothing"));
+  }
+  if (ends - starts > kMaxWindow) {
+    return done(Err(http::status::bad_request, "bad_field",
+                    "field \"ends_at\": a window may last at most 7 days; for longer work "
+                    "set the car out of service"));
+  }
+  if (reason.empty()) {
+    return done(Err(http::status::bad_request, "bad_field", "field \"reason\" may not be empty"));
+  }
+  if (!deps_.state || !deps_.state->Get(elevator) || !CanSee(ScopeOf(u), elevator)) {
+    return done(Err(http::status::not_found, "not_found",
+                    "field \"elevator\": there is no elevator " + elevator));
+  }
+  if (!deps_.alarms) {
+    return done(Err(http::status::service_unavailable, "unavailable", "alarms are not running"));
+  }
+  auto id = deps_.alarms->AddMaintenanceWindow(elevator, starts, ends, reason, u.username);
+  if (!id.ok()) return done(Err(StatusForError(id.error()), id.error().code, id.error().message));
+  detail = "maintenance window " + std::to_string(*id) + what;
+  WallTime now = std::chrono::system_clock::now();
+  return done(Json(http::status::created, {{"id", *id},
+                                           {"elevator", elevator},
+                                           {"starts_at", db::FormatTime(starts)},
+                                           {"ends_at", db::FormatTime(ends)},
+                                           {"reason", reason},
+                                           {"created_by", u.username},
+                                           {"created_at", db::FormatTime(now)},
+                                           {"in_force", starts <= now && now < ends}}));
+}
+
 // ---- HttpServer --------------------------------------------------------------
 
 HttpServer::HttpServer(asio::io_context& io, HttpDeps deps, HttpOptions options)
@@ -1205,6 +1785,17 @@ AlarmService::Listener HttpServer::AlarmListener() {
         {"note", t.note}};
     self->Publish(t.elevator,
                   std::make_shared<const std::string>("event: alarm\ndata: " + j.dump() + "\n\n"));
+  };
+}
+
+IncidentService::Listener HttpServer::IncidentListener() {
+  std::weak_ptr<Impl> weak = impl_;
+  return [weak](const IncidentChange& c) {
+    auto self = weak.lock();
+    if (!self || self->stopped_) return;
+    json j = self->IncidentJsonNow(c.incident);
+    self->Publish(c.incident.elevator, std::make_shared<const std::string>(
+                                           "event: incident\ndata: " + j.dump() + "\n\n"));
   };
 }
 

@@ -1,11 +1,13 @@
 // HttpServer: the daemon's HTTP API (shared/spec/api.md; user docs in
-// docs/api.md): /healthz, /metrics, login, elevators, alarms (ack, shelve)
+// docs/api.md): /healthz, /metrics, login, elevators, alarms (ack, shelve),
+// rescue incidents (docs/incidents.md), maintenance windows, the audit log
 // and the Server-Sent Events stream, on Boost.Beast.
 //
 // Accepts and does socket I/O on the io_context it is given; every request
-// that touches SQLite, hashes a password or waits for the rules strand
-// (AlarmService::Ack/Shelve) runs on a small worker pool of its own, so the
-// io thread (which also runs the rules strand in the daemon) never blocks.
+// that touches SQLite, hashes a password, waits for the rules strand
+// (AlarmService::Ack/Shelve) or writes an incident runs on a small worker
+// pool of its own, so the io thread (which also runs the rules strand in the
+// daemon) never blocks.
 // Its users, tokens and audit rows go through its own SQLite connection to
 // the daemon's file; alarm queries use read-only connections.
 //
@@ -25,6 +27,7 @@
 #include "core/result.h"
 #include "daemon/alarm_service.h"
 #include "daemon/auth.h"
+#include "daemon/incident_service.h"
 #include "daemon/live_state.h"
 #include "drivers/poll_engine.h"
 
@@ -39,7 +42,8 @@ namespace lg {
 struct HttpDeps {
   const LiveState* state = nullptr;
   AlarmService* alarms = nullptr;
-  std::string db_path;  // the daemon's SQLite file
+  IncidentService* incidents = nullptr;  // nullptr: the incident calls answer 503
+  std::string db_path;                   // the daemon's SQLite file
   std::function<std::vector<std::pair<std::string, drivers::LinkStats>>()> link_stats;
   // The contractor id an elevator is assigned to, or "" (none / unknown car).
   std::function<std::string(const std::string& elevator)> contractor_of;
@@ -78,6 +82,9 @@ class HttpServer {
   // from the rules strand): turns each committed transition into an `alarm`
   // event. Safe to keep after the server is gone.
   AlarmService::Listener AlarmListener();
+  // Register with IncidentService::AddListener: turns each committed change
+  // into an `incident` event. Safe to keep after the server is gone.
+  IncidentService::Listener IncidentListener();
 
   class Impl;
 

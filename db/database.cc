@@ -119,6 +119,62 @@ const std::vector<const char*>& Migrations() {
         );
         CREATE INDEX audit_log_at ON audit_log(at);
       )sql",
+      // 4: rescue incidents and their steps (db/incident_store.h)
+      R"sql(
+        CREATE TABLE incidents (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          elevator TEXT NOT NULL,
+          alarm_id INTEGER REFERENCES alarms(id),
+          state TEXT NOT NULL,
+          step TEXT NOT NULL,
+          opened_at TEXT NOT NULL,
+          closed_at TEXT NOT NULL DEFAULT '',
+          eta_min INTEGER,
+          cause TEXT,
+          acknowledged_target_min INTEGER NOT NULL,
+          accepted_target_min INTEGER NOT NULL,
+          on_site_target_min INTEGER NOT NULL,
+          updated_at TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX incidents_one_open ON incidents(elevator) WHERE state = 'open';
+        CREATE INDEX incidents_alarm ON incidents(alarm_id);
+        CREATE TABLE incident_steps (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          incident_id INTEGER NOT NULL REFERENCES incidents(id),
+          step TEXT NOT NULL,
+          at TEXT NOT NULL,
+          who TEXT NOT NULL,
+          note TEXT NOT NULL DEFAULT '',
+          UNIQUE(incident_id, step)
+        );
+      )sql",
+      // 5: the notification outbox (db/outbox_store.h)
+      R"sql(
+        CREATE TABLE outbox (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          idempotency_key TEXT NOT NULL UNIQUE,
+          event TEXT NOT NULL DEFAULT '',
+          recipient TEXT NOT NULL DEFAULT '',
+          channel TEXT NOT NULL,
+          target TEXT NOT NULL DEFAULT '',
+          subject TEXT NOT NULL DEFAULT '',
+          text TEXT NOT NULL DEFAULT '',
+          markdown TEXT NOT NULL DEFAULT '',
+          payload TEXT NOT NULL DEFAULT '',
+          retain INTEGER NOT NULL DEFAULT 0,
+          test INTEGER NOT NULL DEFAULT 0,
+          created_at TEXT NOT NULL,
+          attempts INTEGER NOT NULL DEFAULT 0,
+          next_attempt_at TEXT NOT NULL,
+          delivered_at TEXT NOT NULL DEFAULT '',
+          failed_at TEXT NOT NULL DEFAULT '',
+          last_error TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX outbox_pending ON outbox(channel, id)
+          WHERE delivered_at = '' AND failed_at = '';
+        CREATE INDEX outbox_event ON outbox(event);
+        CREATE INDEX outbox_tests ON outbox(channel, created_at) WHERE test = 1;
+      )sql",
   };
   return m;
 }

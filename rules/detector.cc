@@ -213,6 +213,8 @@ struct CarDetector::Impl {
       any_path = any_path || path_enabled[p];
     }
     rules[Idx(AlarmType::kTrapped)].enabled = any_path;
+    // CHANNEL_DOWN is raised by the daemon, never from a car's samples.
+    rules[Idx(AlarmType::kChannelDown)].enabled = false;
     if (profile.rated_speed_mm_s && *profile.rated_speed_mm_s > 0) {
       SetRated(*profile.rated_speed_mm_s);
     } else {
@@ -244,7 +246,7 @@ struct CarDetector::Impl {
         }
         continue;
       }
-      if (rules[i].enabled) continue;
+      if (rules[i].enabled || !IsCarAlarm(t)) continue;
       std::string reason = MissingText(rules[i].need, profile.provided);
       if (t == AlarmType::kOverspeed && rated <= 0) {
         if (!reason.empty()) reason += "; ";

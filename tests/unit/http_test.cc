@@ -20,6 +20,7 @@
 #include "daemon/alarm_service.h"
 #include "daemon/auth.h"
 #include "daemon/http_server.h"
+#include "daemon/incident_service.h"
 #include "daemon/live_state.h"
 #include "db/database.h"
 #include "rules/detector.h"
@@ -165,9 +166,12 @@ class HttpTest : public ::testing::Test {
     state_.SetCars(cars);
 
     alarms_ = std::make_unique<AlarmService>(strand_, *db_, SystemClock::Instance(), RulesConfig{});
+    incidents_ = std::make_unique<IncidentService>(*db_, SystemClock::Instance(),
+                                                   rules::IncidentTargets{3, 5, 15});
     HttpDeps deps;
     deps.state = &state_;
     deps.alarms = alarms_.get();
+    deps.incidents = incidents_.get();
     deps.db_path = path_;
     deps.link_stats = [] {
       drivers::LinkStats s;
@@ -190,7 +194,10 @@ class HttpTest : public ::testing::Test {
     Tune(opts);
     server_ = std::make_unique<HttpServer>(io_, deps, opts);
     alarms_->AddListener(server_->AlarmListener());
+    alarms_->AddListener([this](const rules::Transition& t) { incidents_->OnAlarm(t); });
+    incidents_->AddListener(server_->IncidentListener());
     ASSERT_TRUE(alarms_->Start([](const std::string&) { return std::nullopt; }).ok());
+    ASSERT_TRUE(incidents_->Start().ok());
     ASSERT_TRUE(server_->Start().ok());
     port_ = server_->port();
     ASSERT_NE(port_, 0);
@@ -255,6 +262,7 @@ class HttpTest : public ::testing::Test {
   AlarmService::Strand strand_{boost::asio::make_strand(io_)};
   LiveState state_;
   std::unique_ptr<AlarmService> alarms_;
+  std::unique_ptr<IncidentService> incidents_;
   std::unique_ptr<HttpServer> server_;
   std::atomic<bool> polling_{true};
   std::thread thread_;
@@ -375,6 +383,32 @@ TEST_F(HttpTest, RoleMatrix) {
        "/api/v1/alarms/999999/shelve",
        "{\"minutes\":30,\"reason\":\"x\"}",
        {{"olga", 403}, {"sam", 404}, {"carl", 403}, {"ivan", 403}, {"ada", 403}}},
+      {"GET",
+       "/api/v1/incidents?state=all",
+       "",
+       {{"olga", 200}, {"sam", 200}, {"carl", 200}, {"ivan", 200}, {"ada", 200}}},
+      // No such car / incident: as above, 404 tells a role that may write it.
+      {"POST",
+       "/api/v1/incidents",
+       "{\"elevator\":\"ZZ\",\"note\":\"x\"}",
+       {{"olga", 404}, {"sam", 404}, {"carl", 403}, {"ivan", 403}, {"ada", 403}}},
+      {"POST",
+       "/api/v1/incidents/999999/steps",
+       "{\"step\":\"on_site\"}",
+       {{"olga", 404}, {"sam", 404}, {"carl", 404}, {"ivan", 403}, {"ada", 403}}},
+      {"GET",
+       "/api/v1/audit?limit=5",
+       "",
+       {{"olga", 403}, {"sam", 200}, {"carl", 403}, {"ivan", 403}, {"ada", 200}}},
+      {"GET",
+       "/api/v1/maintenance-windows",
+       "",
+       {{"olga", 403}, {"sam", 200}, {"carl", 200}, {"ivan", 403}, {"ada", 403}}},
+      {"POST",
+       "/api/v1/maintenance-windows",
+       "{\"elevator\":\"ZZ\",\"starts_at\":\"2199-01-01T08:00:00Z\",\"ends_at\":"
+       "\"2199-01-01T09:00:00Z\",\"reason\":\"x\"}",
+       {{"olga", 403}, {"sam", 404}, {"carl", 404}, {"ivan", 403}, {"ada", 403}}},
   };
   for (const auto& c : cases) {
     Reply none = Call(port_, c.method, c.target, "", c.body);
@@ -392,8 +426,16 @@ TEST_F(HttpTest, RoleMatrix) {
       }
     }
   }
-  // The stream takes its token from the query too.
+  // The stream takes its token from the query too; every role may open it.
   EXPECT_EQ(Call(port_, "GET", "/api/v1/stream").status, 401);
+  EXPECT_EQ(Call(port_, "GET", "/api/v1/stream?token=" + std::string(64, 'a')).status, 401);
+  for (const auto& [user, token] : tokens) {
+    int fd = Connect(port_);
+    ASSERT_GE(fd, 0);
+    SendAll(fd, "GET /api/v1/stream?token=" + token + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_NE(ReadSome(fd, 5s, "retry:").find("200 OK"), std::string::npos) << user;
+    ::close(fd);
+  }
   EXPECT_EQ(Call(port_, "GET", "/api/v1/nothing", tokens["ada"]).status, 404);
   EXPECT_EQ(Call(port_, "DELETE", "/api/v1/elevators", tokens["ada"]).status, 405);
 }
@@ -575,7 +617,8 @@ TEST_F(HttpTest, MetricsHaveTheSeries) {
                  "liftguard_poll_failures_total{link=\"gw1\",kind=\"timeout\"} 1",
                  "liftguard_poll_latency_seconds_sum{link=\"gw1\"} 0.009",
                  "liftguard_poll_latency_seconds_count{link=\"gw1\"} 9",
-                 "liftguard_alarms{state=\"unack\"} 1", "liftguard_link_up{link=\"gw1\"} 1"}) {
+                 "liftguard_alarms{state=\"unack\"} 1", "liftguard_link_up{link=\"gw1\"} 1",
+                 "liftguard_incidents_open 0", "liftguard_incident_write_failures_total 0"}) {
     EXPECT_NE(r.body.find(s), std::string::npos) << s << "\n" << r.body;
   }
 }
@@ -616,6 +659,358 @@ TEST_F(HttpTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   SendAll(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_NE(ReadSome(fd, 5s, "\"ok\"").find("200 OK"), std::string::npos);
   ::close(fd);
+}
+
+// ---- rescue incidents, audit log, maintenance windows -------------------------
+
+// POSTs a JSON body; the reply.
+Reply Post(uint16_t port, const std::string& token, const std::string& target, const json& body) {
+  return Call(port, "POST", target, token, body.dump());
+}
+
+std::string Steps(int64_t id) { return "/api/v1/incidents/" + std::to_string(id) + "/steps"; }
+
+TEST_F(HttpTest, AnIncidentIsWalkedThroughEveryStep) {
+  std::string olga = Login("olga"), carl = Login("carl"), sam = Login("sam");
+  Reply r = Post(port_, olga, "/api/v1/incidents",
+                 {{"elevator", "A1"}, {"note", "intercom: two people in the car"}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  ExpectSecurityHeaders(r);
+  json inc = r.Json();
+  int64_t id = inc["id"].get<int64_t>();
+  EXPECT_EQ(inc["elevator"], "A1");
+  EXPECT_EQ(inc["elevator_name"], "Car A1");
+  EXPECT_EQ(inc["building"], "Tower");
+  EXPECT_TRUE(inc["alarm_id"].is_null());
+  EXPECT_EQ(inc["state"], "open");
+  EXPECT_EQ(inc["step"], "dispatched");
+  EXPECT_TRUE(db::ParseTime(inc["opened_at"].get<std::string>()));
+  EXPECT_TRUE(inc["closed_at"].is_null());
+  EXPECT_TRUE(inc["eta_min"].is_null());
+  EXPECT_TRUE(inc["cause"].is_null());
+  ASSERT_EQ(inc["steps"].size(), 2u);
+  EXPECT_EQ(inc["steps"][0], json({{"step", "open"},
+                                   {"at", inc["opened_at"]},
+                                   {"by", "olga"},
+                                   {"note", "intercom: two people in the car"}}));
+  EXPECT_EQ(inc["steps"][1]["step"], "dispatched");
+  EXPECT_EQ(inc["steps"][1]["by"], "system");
+  EXPECT_EQ(inc["targets"],
+            json({{"acknowledged_min", 3}, {"accepted_min", 5}, {"on_site_min", 15}}));
+  EXPECT_EQ(inc["elapsed"],
+            json({{"acknowledged_s", nullptr}, {"accepted_s", nullptr}, {"on_site_s", nullptr}}));
+  EXPECT_EQ(inc["over_target"], json::array());
+  EXPECT_NE(Call(port_, "GET", "/metrics").body.find("liftguard_incidents_open 1\n"),
+            std::string::npos);
+
+  // Who records what: olga acknowledges, the contractor accepts with an ETA
+  // and arrives, olga records the release, sam closes with the cause.
+  r = Post(port_, olga, Steps(id), {{"step", "acknowledged"}, {"note", "spoke to them"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.Json()["step"], "acknowledged");
+  EXPECT_TRUE(r.Json()["elapsed"]["acknowledged_s"].is_number_integer());
+  r = Post(port_, carl, Steps(id), {{"step", "accepted"}, {"eta_min", 20}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.Json()["eta_min"], 20);
+  EXPECT_EQ(r.Json()["step"], "accepted");
+  r = Post(port_, carl, Steps(id), {{"step", "on_site"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = Post(port_, olga, Steps(id), {{"step", "released"}, {"note", "both out, unhurt"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = Post(port_, sam, Steps(id),
+           {{"step", "closed"}, {"cause", "door lock relay"}, {"note", "relay replaced"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  inc = r.Json();
+  EXPECT_EQ(inc["state"], "closed");
+  EXPECT_EQ(inc["step"], "closed");
+  EXPECT_EQ(inc["cause"], "door lock relay");
+  EXPECT_TRUE(inc["closed_at"].is_string());
+  std::vector<std::string> by;
+  for (const auto& s : inc["steps"])
+    by.push_back(s["step"].get<std::string>() + ":" + s["by"].get<std::string>());
+  EXPECT_EQ(by, (std::vector<std::string>{"open:olga", "dispatched:system", "acknowledged:olga",
+                                          "accepted:carl", "on_site:carl", "released:olga",
+                                          "closed:sam"}));
+  EXPECT_EQ(inc["over_target"], json::array());
+  // Nothing more after closed.
+  r = Post(port_, sam, Steps(id), {{"step", "false_alarm"}});
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_EQ(r.Json()["error"]["code"], "out_of_order");
+  // The lists: open ones by default, all with state=all.
+  EXPECT_EQ(Call(port_, "GET", "/api/v1/incidents", olga).Json()["incidents"].size(), 0u);
+  json all = Call(port_, "GET", "/api/v1/incidents?state=all", olga).Json();
+  ASSERT_EQ(all["incidents"].size(), 1u);
+  EXPECT_EQ(all["incidents"][0]["steps"].size(), 7u);
+  // Every write is in the audit log, with who and what.
+  auto& h = admin_->handle();
+  EXPECT_EQ(h.execAndGet("SELECT COUNT(*) FROM audit_log WHERE path LIKE '/api/v1/incidents%' "
+                         "AND method = 'POST' AND status = 200")
+                .getInt(),
+            5);
+  EXPECT_EQ(h.execAndGet("SELECT COUNT(*) FROM audit_log WHERE who = 'carl' AND role = "
+                         "'contractor' AND detail LIKE '%accepted (eta 20 min)%'")
+                .getInt(),
+            1);
+  EXPECT_EQ(h.execAndGet("SELECT COUNT(*) FROM audit_log WHERE who = 'olga' AND status = 201 AND "
+                         "detail LIKE 'incident " +
+                         std::to_string(id) + ": open incident on A1%'")
+                .getInt(),
+            1);
+}
+
+TEST_F(HttpTest, ATrappedAlarmOpensAnIncident) {
+  int64_t alarm = Raise("A2", AlarmType::kTrapped);
+  std::string olga = Login("olga");
+  json list;
+  ASSERT_TRUE([&] {
+    for (int i = 0; i < 100; ++i) {
+      list = Call(port_, "GET", "/api/v1/incidents?elevator=A2", olga).Json()["incidents"];
+      if (list.size() == 1) return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }());
+  EXPECT_EQ(list[0]["alarm_id"], alarm);
+  EXPECT_EQ(list[0]["steps"][0]["by"], "system");
+  EXPECT_NE(list[0]["steps"][0]["note"].get<std::string>().find("TRAPPED"), std::string::npos);
+  // A car with an open incident: a second one is refused, naming it.
+  Reply r = Post(port_, olga, "/api/v1/incidents", {{"elevator", "A2"}});
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_EQ(r.Json()["error"]["code"], "incident_open");
+  EXPECT_EQ(r.Json()["error"]["incident_id"], list[0]["id"]);
+  EXPECT_NE(r.Json()["error"]["message"].get<std::string>().find(list[0]["id"].dump()),
+            std::string::npos);
+  // Other alarm types open nothing.
+  Raise("B1");
+  EXPECT_EQ(Call(port_, "GET", "/api/v1/incidents?elevator=B1", olga).Json()["incidents"].size(),
+            0u);
+}
+
+TEST_F(HttpTest, OutOfOrderStepsAre409AndSayWhy) {
+  std::string olga = Login("olga"), carl = Login("carl");
+  int64_t id = Post(port_, olga, "/api/v1/incidents", {{"elevator", "A1"}}).Json()["id"];
+  struct Case {
+    json body;
+    std::string needle;
+  };
+  for (const auto& c : std::vector<Case>{{{{"step", "on_site"}}, "on_site needs accepted"},
+                                         {{{"step", "released"}}, "released needs on_site"},
+                                         {{{"step", "closed"}}, "closed needs released"}}) {
+    Reply r = Post(port_, olga, Steps(id), c.body);
+    EXPECT_EQ(r.status, 409) << r.body;
+    EXPECT_EQ(r.Json()["error"]["code"], "out_of_order");
+    EXPECT_NE(r.Json()["error"]["message"].get<std::string>().find(c.needle), std::string::npos)
+        << r.body;
+  }
+  ASSERT_EQ(Post(port_, olga, Steps(id), {{"step", "acknowledged"}}).status, 200);
+  Reply twice = Post(port_, olga, Steps(id), {{"step", "acknowledged"}});
+  EXPECT_EQ(twice.status, 409);
+  EXPECT_NE(twice.Json()["error"]["message"].get<std::string>().find("recorded already"),
+            std::string::npos);
+  // A contractor may not acknowledge (403), but may call it a false alarm.
+  int64_t other = Post(port_, olga, "/api/v1/incidents", {{"elevator", "A2"}}).Json()["id"];
+  Reply ack = Post(port_, carl, Steps(other), {{"step", "acknowledged"}});
+  EXPECT_EQ(ack.status, 403) << ack.body;
+  EXPECT_NE(ack.Json()["error"]["message"].get<std::string>().find("security room"),
+            std::string::npos);
+  Reply fa = Post(port_, carl, Steps(other), {{"step", "false_alarm"}, {"note", "test button"}});
+  ASSERT_EQ(fa.status, 200) << fa.body;
+  EXPECT_EQ(fa.Json()["state"], "false_alarm");
+  EXPECT_TRUE(fa.Json()["closed_at"].is_string());
+  EXPECT_EQ(Post(port_, olga, Steps(other), {{"step", "acknowledged"}}).status, 409);
+  // The refusals are audited too.
+  EXPECT_GE(admin_->handle()
+                .execAndGet("SELECT COUNT(*) FROM audit_log WHERE status = 409 AND path = '" +
+                            Steps(id) + "'")
+                .getInt(),
+            4);
+}
+
+TEST_F(HttpTest, IncidentBodiesNameTheField) {
+  std::string olga = Login("olga");
+  int64_t id = Post(port_, olga, "/api/v1/incidents", {{"elevator", "A1"}}).Json()["id"];
+  auto expect = [&](const std::string& target, const std::string& body, const std::string& code,
+                    const std::string& needle) {
+    Reply r = Call(port_, "POST", target, olga, body);
+    EXPECT_EQ(r.status, 400) << body << ": " << r.body;
+    EXPECT_EQ(r.Json()["error"]["code"], code) << body;
+    EXPECT_NE(r.Json()["error"]["message"].get<std::string>().find(needle), std::string::npos)
+        << r.body;
+  };
+  expect("/api/v1/incidents", R"({"elevator":"A2","colour":1})", "unknown_field", "colour");
+  expect("/api/v1/incidents", R"({"note":"x"})", "missing_field", "elevator");
+  expect("/api/v1/incidents", R"({"elevator":7})", "wrong_type", "elevator");
+  expect("/api/v1/incidents", R"({"elevator":"A2","note":"x",)", "invalid_json", "JSON");
+  expect(Steps(id), R"({"step":"acknowledged","eta":5})", "unknown_field", "eta");
+  expect(Steps(id), R"({"note":"x"})", "missing_field", "step");
+  expect(Steps(id), R"({"step":3})", "wrong_type", "step");
+  expect(Steps(id), R"({"step":"teleported"})", "bad_field", "\"step\"");
+  expect(Steps(id), R"({"step":"dispatched"})", "bad_field", "\"step\"");
+  expect(Steps(id), R"({"step":"open"})", "bad_field", "\"step\"");
+  expect(Steps(id), R"({"step":"accepted"})", "bad_field", "\"eta_min\"");
+  expect(Steps(id), R"({"step":"accepted","eta_min":"20"})", "wrong_type", "eta_min");
+  expect(Steps(id), R"({"step":"accepted","eta_min":0})", "bad_field", "\"eta_min\"");
+  expect(Steps(id), R"({"step":"accepted","eta_min":99999999999})", "bad_field", "\"eta_min\"");
+  expect(Steps(id), R"({"step":"acknowledged","eta_min":10})", "bad_field", "\"eta_min\"");
+  expect(Steps(id), R"({"step":"false_alarm","cause":"x"})", "bad_field", "\"cause\"");
+  // None of that changed the incident.
+  json inc = Call(port_, "GET", "/api/v1/incidents", olga).Json()["incidents"][0];
+  EXPECT_EQ(inc["steps"].size(), 2u);
+  EXPECT_EQ(Call(port_, "GET", "/api/v1/incidents?state=closed", olga).status, 400);
+  EXPECT_EQ(Call(port_, "GET", "/api/v1/incidents?colour=red", olga).status, 400);
+  EXPECT_EQ(Call(port_, "POST", "/api/v1/incidents/x/steps", olga, "{}").status, 404);
+  EXPECT_EQ(Call(port_, "GET", Steps(id), olga).status, 405);
+  EXPECT_EQ(Call(port_, "DELETE", "/api/v1/incidents", olga).status, 405);
+}
+
+TEST_F(HttpTest, ContractorsSeeAndWriteOnlyTheirIncidents) {
+  std::string olga = Login("olga"), carl = Login("carl"), bea = Login("bea");
+  int64_t a1 = Post(port_, olga, "/api/v1/incidents", {{"elevator", "A1"}}).Json()["id"];
+  int64_t b1 = Post(port_, olga, "/api/v1/incidents", {{"elevator", "B1"}}).Json()["id"];
+  json mine = Call(port_, "GET", "/api/v1/incidents", carl).Json()["incidents"];
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(mine[0]["id"], a1);
+  EXPECT_EQ(Call(port_, "GET", "/api/v1/incidents?elevator=B1", carl).status, 404);
+  // Another contractor's incident does not exist for carl.
+  Reply r = Post(port_, carl, Steps(b1), {{"step", "accepted"}, {"eta_min", 10}});
+  EXPECT_EQ(r.status, 404) << r.body;
+  r = Post(port_, bea, Steps(b1), {{"step", "accepted"}, {"eta_min", 10}});
+  EXPECT_EQ(r.status, 200) << r.body;
+  json theirs = Call(port_, "GET", "/api/v1/incidents?state=all", bea).Json()["incidents"];
+  ASSERT_EQ(theirs.size(), 1u);
+  EXPECT_EQ(theirs[0]["elevator"], "B1");
+  // Contractors do not open incidents; unknown cars are 404.
+  EXPECT_EQ(Post(port_, carl, "/api/v1/incidents", {{"elevator", "A2"}}).status, 403);
+  EXPECT_EQ(Post(port_, olga, "/api/v1/incidents", {{"elevator", "ZZ"}}).status, 404);
+  // A contractor user with no contractor id sees none.
+  admin_->handle().exec("UPDATE users SET contractor = '' WHERE username = 'bea'");
+  EXPECT_EQ(Call(port_, "GET", "/api/v1/incidents?state=all", bea).Json()["incidents"].size(), 0u);
+  EXPECT_EQ(Post(port_, bea, Steps(b1), {{"step", "on_site"}}).status, 404);
+}
+
+TEST_F(HttpTest, StreamSendsIncidentEvents) {
+  std::string carl = Login("carl"), olga = Login("olga");
+  int fd = Connect(port_);
+  ASSERT_GE(fd, 0);
+  SendAll(fd, "GET /api/v1/stream?token=" + carl + " HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_NE(ReadSome(fd, 5s, "retry:").find("200 OK"), std::string::npos);
+  // B1 is not carl's: its incident is not sent to him; A1's are.
+  int64_t b1 = Post(port_, olga, "/api/v1/incidents", {{"elevator", "B1"}}).Json()["id"];
+  int64_t a1 = Post(port_, olga, "/api/v1/incidents", {{"elevator", "A1"}}).Json()["id"];
+  ASSERT_EQ(Post(port_, olga, Steps(a1), {{"step", "acknowledged"}}).status, 200);
+  std::string got = ReadSome(fd, 5s, "\"step\":\"acknowledged\",\"steps\"");
+  EXPECT_NE(got.find("event: incident\ndata: {"), std::string::npos) << got;
+  EXPECT_NE(got.find("\"id\":" + std::to_string(a1)), std::string::npos) << got;
+  EXPECT_NE(got.find("\"step\":\"acknowledged\",\"steps\""), std::string::npos) << got;
+  EXPECT_EQ(got.find("\"elevator\":\"B1\""), std::string::npos) << got;
+  EXPECT_EQ(got.find("\"id\":" + std::to_string(b1) + ","), std::string::npos) << got;
+  // A TRAPPED alarm: the alarm event, then the incident it opened.
+  Raise("A2", AlarmType::kTrapped);
+  got = ReadSome(fd, 5s, "\"elevator\":\"A2\",\"elevator_name\"");
+  size_t alarm = got.find("event: alarm");
+  size_t incident = got.find("event: incident");
+  ASSERT_NE(alarm, std::string::npos) << got;
+  ASSERT_NE(incident, std::string::npos) << got;
+  EXPECT_LT(alarm, incident);
+  ::close(fd);
+}
+
+TEST_F(HttpTest, AuditLogIsReadNewestFirst) {
+  std::string sam = Login("sam"), ada = Login("ada");
+  Post(port_, sam, "/api/v1/incidents", {{"elevator", "A1"}, {"note", "first"}});
+  Post(port_, sam, "/api/v1/incidents", {{"elevator", "A2"}, {"note", "second"}});
+  Reply r = Call(port_, "GET", "/api/v1/audit?limit=2", ada);
+  ASSERT_EQ(r.status, 200) << r.body;
+  json e = r.Json()["entries"];
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_GT(e[0]["id"].get<int64_t>(), e[1]["id"].get<int64_t>());
+  EXPECT_NE(e[0]["detail"].get<std::string>().find("second"), std::string::npos) << e.dump();
+  EXPECT_EQ(e[0]["who"], "sam");
+  EXPECT_EQ(e[0]["role"], "safety_manager");
+  EXPECT_EQ(e[0]["method"], "POST");
+  EXPECT_EQ(e[0]["path"], "/api/v1/incidents");
+  EXPECT_EQ(e[0]["status"], 201);
+  EXPECT_EQ(e[0]["address"], "127.0.0.1");
+  EXPECT_TRUE(db::ParseTime(e[0]["at"].get<std::string>()));
+  // The two logins are there too.
+  json all = Call(port_, "GET", "/api/v1/audit", ada).Json()["entries"];
+  EXPECT_EQ(all.size(), 4u) << all.dump();
+  EXPECT_EQ(
+      Call(port_, "GET", "/api/v1/audit?since=2199-01-01T00:00:00Z", ada).Json()["entries"].size(),
+      0u);
+  EXPECT_EQ(Call(port_, "GET", "/api/v1/audit?since=2000-01-01T08:00:00%2B08:00", ada)
+                .Json()["entries"]
+                .size(),
+            4u);
+  EXPECT_EQ(Call(port_, "GET", "/api/v1/audit?since=today", ada).status, 400);
+  EXPECT_EQ(Call(port_, "GET", "/api/v1/audit?limit=0", ada).status, 400);
+  EXPECT_EQ(Call(port_, "GET", "/api/v1/audit?who=sam", ada).status, 400);
+}
+
+TEST_F(HttpTest, MaintenanceWindowsAreScopedAndChecked) {
+  std::string sam = Login("sam"), carl = Login("carl");
+  auto now = std::chrono::system_clock::now();
+  auto window = [&](const std::string& car, std::chrono::minutes from, std::chrono::minutes to) {
+    return json{{"elevator", car},
+                {"starts_at", db::FormatTime(now + from)},
+                {"ends_at", db::FormatTime(now + to)},
+                {"reason", "half-monthly maintenance"}};
+  };
+  Reply r = Post(port_, carl, "/api/v1/maintenance-windows", window("A1", -1min, 2h));
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(r.Json()["elevator"], "A1");
+  EXPECT_EQ(r.Json()["created_by"], "carl");
+  EXPECT_EQ(r.Json()["in_force"], true);
+  // Not carl's car: as if it did not exist. sam may declare any.
+  EXPECT_EQ(Post(port_, carl, "/api/v1/maintenance-windows", window("B1", 0min, 1h)).status, 404);
+  ASSERT_EQ(Post(port_, sam, "/api/v1/maintenance-windows", window("B1", 60min, 120min)).status,
+            201);
+  json carls = Call(port_, "GET", "/api/v1/maintenance-windows", carl).Json()["windows"];
+  ASSERT_EQ(carls.size(), 1u);
+  EXPECT_EQ(carls[0]["elevator"], "A1");
+  json all = Call(port_, "GET", "/api/v1/maintenance-windows", sam).Json()["windows"];
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0]["elevator"], "B1");  // newest start first
+  EXPECT_EQ(all[0]["in_force"], false);
+  EXPECT_EQ(Call(port_, "GET", "/api/v1/maintenance-windows?elevator=B1", carl).status, 404);
+  // The window reached the alarm service: DOOR_LOCK_FAULT on A1 is suppressed.
+  Raise("A1");
+  json alarms = Call(port_, "GET", "/api/v1/alarms?elevator=A1", sam).Json();
+  ASSERT_EQ(alarms.size(), 1u);
+  EXPECT_EQ(alarms[0]["state"], "suppressed");
+  EXPECT_EQ(alarms[0]["suppressed_by"], "maintenance_window");
+  // Bad bodies name the field.
+  auto expect = [&](json body, const std::string& code, const std::string& needle) {
+    Reply b = Post(port_, sam, "/api/v1/maintenance-windows", body);
+    EXPECT_EQ(b.status, 400) << body.dump() << ": " << b.body;
+    EXPECT_EQ(b.Json()["error"]["code"], code);
+    EXPECT_NE(b.Json()["error"]["message"].get<std::string>().find(needle), std::string::npos)
+        << b.body;
+  };
+  json w = window("A2", 0min, 60min);
+  json bad = w;
+  bad.erase("reason");
+  expect(bad, "missing_field", "reason");
+  bad = w;
+  bad["starts_at"] = "tomorrow";
+  expect(bad, "bad_field", "starts_at");
+  bad = w;
+  bad["ends_at"] = w["starts_at"];
+  expect(bad, "bad_field", "ends_at");
+  expect(window("A2", -120min, -60min), "bad_field", "ends_at");
+  expect(window("A2", 0min, 8 * 24 * 60min), "bad_field", "7 days");
+  bad = w;
+  bad["reason"] = "";
+  expect(bad, "bad_field", "reason");
+  bad = w;
+  bad["by"] = "me";
+  expect(bad, "unknown_field", "by");
+  EXPECT_EQ(admin_->handle()
+                .execAndGet("SELECT COUNT(*) FROM audit_log WHERE path = "
+                            "'/api/v1/maintenance-windows' AND status = 201")
+                .getInt(),
+            2);
+  EXPECT_EQ(admin_->handle().execAndGet("SELECT COUNT(*) FROM maintenance_windows").getInt(), 2);
 }
 
 class HttpLimitsTest : public HttpTest {
