@@ -89,6 +89,10 @@ class PollEngine::Impl {
       : settings_(settings),
         sink_(sink),
         clock_(clock),
+        // With one I/O thread, the hint lets Asio queue handlers that the
+        // thread posts to itself without a lock or waking the reactor (an
+        // epoll_ctl per reply otherwise).
+        io_(std::max(1, settings.io_threads)),
         work_(asio::make_work_guard(io_)),
         serial_pool_(static_cast<size_t>(std::max(1, settings.serial_threads))) {
     StartTicker();
@@ -117,7 +121,7 @@ class PollEngine::Impl {
   // late a poll or a timeout can be noticed. Each tick wakes the I/O thread,
   // which costs tens of microseconds on a virtual machine, so it is not
   // shorter than it needs to be.
-  static constexpr Millis kTick{10};
+  static constexpr Millis kTick{20};
   asio::steady_timer ticker_{io_};
   std::vector<std::thread> threads_;
   mutable std::mutex mu_;  // guards links_ and stopped_
@@ -249,6 +253,8 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
       next.push_back(std::move(u));
     }
     units_ = std::move(next);
+    due_.clear();
+    for (const auto& u : units_) due_.push_back(u.next_due);
     if (status_ == LinkStatus::kUp && !busy_) Schedule();
   }
 
@@ -403,18 +409,16 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
 
   void Schedule() {
     if (stopped_ || status_ != LinkStatus::kUp || units_.empty()) return;
-    auto next = std::min_element(units_.begin(), units_.end(), [](const auto& a, const auto& b) {
-      return a.next_due < b.next_due;
-    });
-    size_t idx = static_cast<size_t>(next - units_.begin());
+    auto next = std::min_element(due_.begin(), due_.end());
+    size_t idx = static_cast<size_t>(next - due_.begin());
     SteadyTime now = e_.clock_.Now();
     // Due before the next tick: poll now rather than up to a tick late. A
     // poll a few milliseconds early costs nothing; a wake-up does.
-    if (next->next_due <= now + kTick) {
+    if (*next <= now + kTick) {
       PollUnit(idx);
       return;
     }
-    WakeAt(Wake::kSchedule, next->next_due);
+    WakeAt(Wake::kSchedule, *next);
   }
 
   void PollUnit(size_t idx) {
@@ -423,6 +427,7 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
     // The poll works on its own copy of the unit's settings: a reload may
     // replace units_ while a reply is awaited.
     current_ = u.s;
+    current_idx_ = idx;
     current_info_ = u.need_info;
     block_ = 0;
     busy_ = true;
@@ -466,8 +471,10 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
 
   void FinishPoll(std::optional<LinkError> err) {
     busy_ = false;
-    auto it = std::find_if(units_.begin(), units_.end(),
-                           [&](const UnitState& x) { return x.s == current_; });
+    auto it = current_idx_ < units_.size() && units_[current_idx_].s == current_
+                  ? units_.begin() + static_cast<std::ptrdiff_t>(current_idx_)
+                  : std::find_if(units_.begin(), units_.end(),
+                                 [&](const UnitState& x) { return x.s == current_; });
     if (it == units_.end()) {
       // The unit was removed by a reload while its poll ran.
       AfterPoll(err);
@@ -561,6 +568,7 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
                                         std::max(u.s.interval_ms, s_.backoff_cap_ms), u.failures));
       }
     }
+    due_[static_cast<size_t>(it - units_.begin())] = u.next_due;
     AfterPoll(err);
   }
 
@@ -755,7 +763,10 @@ class PollEngine::Impl::Link : public std::enable_shared_from_this<Link> {
   int link_failures_ = 0;
 
   std::vector<UnitState> units_;
-  UnitSettings current_;  // the unit being polled, as it was when the poll began
+  // units_[i].next_due, packed: Schedule() scans it after every poll.
+  std::vector<SteadyTime> due_;
+  size_t current_idx_ = 0;  // units_ index of the unit being polled (a hint)
+  UnitSettings current_;    // the unit being polled, as it was when the poll began
   bool current_info_ = false;
   size_t block_ = 0;
   SteadyTime started_{};
