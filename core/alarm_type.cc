@@ -29,6 +29,13 @@ constexpr std::array<Info, kAlarmTypeCount> kInfo = {{
     {"COMMS_LOST", "通信中断", Severity::kMajor},
     {"CONTROLLER_FROZEN", "心跳停止", Severity::kMajor},
     {"CHANNEL_DOWN", "通知通道故障", Severity::kMajor},
+    // Severities of rules/compliance.h (shared/spec/records.md).
+    {"MAINTENANCE_OVERDUE", "维保超期", Severity::kMajor},
+    {"INSPECTION_DUE", "定期检验临近", Severity::kMinor},
+    {"INSPECTION_OVERDUE", "定期检验超期", Severity::kCritical},
+    {"CERTIFICATE_EXPIRING", "证书即将到期", Severity::kMinor},
+    {"CERTIFICATE_EXPIRED", "证书已过期", Severity::kMajor},
+    {"DRILL_OVERDUE", "应急演练超期", Severity::kMinor},
 }};
 
 const Info* Find(AlarmType t) {
@@ -95,7 +102,28 @@ bool IsSuppressible(AlarmType t, SuppressionCause cause) {
   }
 }
 
-bool IsCarAlarm(AlarmType t) { return t != AlarmType::kChannelDown && t != AlarmType::kCount; }
+bool IsCarAlarm(AlarmType t) {
+  return t != AlarmType::kChannelDown && t != AlarmType::kCount && !IsComplianceAlarm(t);
+}
+
+bool IsComplianceAlarm(AlarmType t) {
+  switch (t) {
+    case AlarmType::kMaintenanceOverdue:
+    case AlarmType::kInspectionDue:
+    case AlarmType::kInspectionOverdue:
+    case AlarmType::kCertificateExpiring:
+    case AlarmType::kCertificateExpired:
+    case AlarmType::kDrillOverdue:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool IsAboutCar(AlarmType t, std::string_view subject) {
+  if (IsCarAlarm(t)) return true;
+  return IsComplianceAlarm(t) && !subject.empty() && subject.find(':') == std::string_view::npos;
+}
 
 bool IsShelvable(AlarmType t) {
   switch (t) {

@@ -29,6 +29,14 @@ enum class AlarmType : uint8_t {
   kCommsLost,
   kControllerFrozen,
   kChannelDown,  // a notification channel failing (daemon/outbox_worker.h); not a car's
+  // Compliance findings (rules/compliance.h, daemon/records_service.h): raised
+  // from the records, not from a car's samples.
+  kMaintenanceOverdue,
+  kInspectionDue,
+  kInspectionOverdue,
+  kCertificateExpiring,
+  kCertificateExpired,
+  kDrillOverdue,
   kCount
 };
 inline constexpr int kAlarmTypeCount = static_cast<int>(AlarmType::kCount);
@@ -60,7 +68,19 @@ bool IsShelvable(AlarmType t);
 // Whether a car's detectors raise the type: every type but CHANNEL_DOWN,
 // which is about Liftguard's own notification channels (raised by the
 // daemon when a channel has failed for 5 minutes or failed its scheduled
-// test) and belongs to no car.
+// test) and belongs to no car, and the compliance types below.
 bool IsCarAlarm(AlarmType t);
+
+// MAINTENANCE_OVERDUE, INSPECTION_DUE, INSPECTION_OVERDUE,
+// CERTIFICATE_EXPIRING, CERTIFICATE_EXPIRED, DRILL_OVERDUE: raised from the
+// records (docs/records.md). Their alarm's `elevator` is an elevator id, or
+// for what belongs to no car a pseudo-key with a colon: "person:ID" (a
+// certificate holder), "contractor:ID" or "unit:site" (a drilling party).
+bool IsComplianceAlarm(AlarmType t);
+
+// Whether an alarm of type `t` keyed by `subject` is about an elevator: a
+// car's alarm, or a compliance alarm keyed by an elevator id (elevator ids
+// never contain a colon; pseudo-keys always do).
+bool IsAboutCar(AlarmType t, std::string_view subject);
 
 }  // namespace lg

@@ -187,7 +187,9 @@ class AlarmService::Impl {
                                 static_cast<int64_t>(t.alarm.revision));
         }
       }
-      Status st = store_.Apply(rows, history, digested);
+      Status st = store_.Apply(rows, history, digested, [&](SQLite::Database& tx) {
+        return hook_ ? hook_(tx, u) : Status::Ok();
+      });
       if (!st && st.error().recoverable) {
         ++write_failures_;
         spdlog::error("alarm transitions not stored yet (will retry): {}", st.error().message);
@@ -287,6 +289,11 @@ class AlarmService::Impl {
     if (redetected_) {
       for (const auto& elevator : book_.AwaitingReconcile()) {
         if (auto types = redetected_(elevator)) {
+          // Compliance alarms are the records' to confirm or clear
+          // (PostCompliance), never the detectors'.
+          for (const auto& a : book_.OpenFor(elevator)) {
+            if (IsComplianceAlarm(a.type)) types->push_back(a.type);
+          }
           Commit(book_.ReconcileAfterRestart(elevator, *types, now));
         }
       }
@@ -305,6 +312,7 @@ class AlarmService::Impl {
   AlarmBook book_;
   Redetected redetected_;
   std::vector<Listener> listeners_;
+  CommitHook hook_;
   std::deque<rules::Update> unwritten_;
   std::map<std::string, Sample> latest_;  // the car's sample at its latest finding or mode change
   std::vector<Window> windows_;
@@ -334,6 +342,7 @@ Status AlarmService::Start(Redetected redetected) {
 }
 
 void AlarmService::AddListener(Listener l) { impl_->listeners_.push_back(std::move(l)); }
+void AlarmService::SetCommitHook(CommitHook hook) { impl_->hook_ = std::move(hook); }
 
 void AlarmService::SetRules(const RulesConfig& site,
                             const std::vector<std::pair<std::string, RulesConfig>>& per_elevator) {
@@ -363,12 +372,49 @@ void AlarmService::RetireMissing(std::set<std::string> configured) {
   asio::post(impl_->strand_, [this, configured = std::move(configured)] {
     std::set<std::string> gone;
     for (const auto& a : impl_->book_.Open()) {
+      // Pseudo-keys (with a colon) belong to no car; of those only a
+      // channel's ("channel:ID") is judged here, the rest by their owners.
+      bool pseudo = a.elevator.find(':') != std::string::npos;
+      if (pseudo && !a.elevator.starts_with("channel:")) continue;
       if (!configured.count(a.elevator)) gone.insert(a.elevator);
     }
     for (const auto& e : gone) {
       impl_->Commit(impl_->book_.CloseAllFor(e, std::string(AlarmBook::kSystem),
-                                             "elevator removed from the configuration",
+                                             e.starts_with("channel:")
+                                                 ? "channel removed from the configuration"
+                                                 : "elevator removed from the configuration",
                                              impl_->clock_.WallNow()));
+    }
+  });
+}
+
+void AlarmService::PostCompliance(std::vector<ComplianceAlarm> holding) {
+  asio::post(impl_->strand_, [this, holding = std::move(holding)] {
+    const WallTime now = impl_->clock_.WallNow();
+    const SteadyTime steady = impl_->clock_.Now();
+    std::set<std::pair<std::string, AlarmType>> listed;
+    for (const auto& c : holding) {
+      if (!IsComplianceAlarm(c.type)) continue;
+      listed.insert({c.subject, c.type});
+      rules::Finding f;
+      f.type = c.type;
+      f.active = true;
+      f.severity = c.severity;
+      f.message = c.message;
+      f.at = steady;
+      f.wall_at = now;
+      impl_->Commit(impl_->book_.OnFinding(c.subject, f, std::nullopt));
+    }
+    for (const auto& a : impl_->book_.Open()) {
+      if (!IsComplianceAlarm(a.type) || !a.active || listed.count({a.elevator, a.type})) continue;
+      rules::Finding f;
+      f.type = a.type;
+      f.active = false;
+      f.severity = a.severity;
+      f.message = "no longer holds according to the records";
+      f.at = steady;
+      f.wall_at = now;
+      impl_->Commit(impl_->book_.OnFinding(a.elevator, f, std::nullopt));
     }
   });
 }

@@ -30,6 +30,7 @@
 #include "core/clock.h"
 #include "core/result.h"
 #include "core/sample.h"
+#include "daemon/compliance_alarm.h"
 #include "db/database.h"
 #include "rules/alarm_book.h"
 #include "rules/finding.h"
@@ -49,9 +50,19 @@ class AlarmService {
   AlarmService(Strand strand, db::Database& db, const Clock& clock, const RulesConfig& site);
   ~AlarmService();
 
+  // Runs inside the transaction that stores an update (its transitions and
+  // its digest), after they are written, on the strand: the outbox messages
+  // about them are enqueued there (db/outbox_store.h), so a transition and
+  // its notifications commit together or not at all. An error rolls the
+  // update back; it is then retried like any failed write (recoverable) or
+  // dropped with it (permanent), so the hook should fail only when the
+  // database does.
+  using CommitHook = std::function<Status(SQLite::Database& tx, const rules::Update& u)>;
+
   // Restores open alarms; call once, before anything is posted.
   Status Start(Redetected redetected);
   void AddListener(Listener l);
+  void SetCommitHook(CommitHook hook);  // before Start
   void SetRules(const RulesConfig& site,
                 const std::vector<std::pair<std::string, RulesConfig>>& per_elevator);
 
@@ -62,8 +73,17 @@ class AlarmService {
   void PostModeChange(const std::string& elevator, const Sample& latest);
 
   // Closes the open alarms of elevators no longer configured (at start and
-  // after a reload). Any thread.
+  // after a reload). Any thread. Alarms of no car carry a pseudo-key with a
+  // colon as their elevator; of those, CHANNEL_DOWN's "channel:ID" is closed
+  // unless listed in `configured` (list the configured channels' keys), and
+  // other pseudo-keys (compliance: "person:7") are left alone.
   void RetireMissing(std::set<std::string> configured);
+
+  // From any thread: every compliance condition that holds now (the whole
+  // list, daemon/records_service.h). Raises an alarm for each one not open
+  // yet (updating the message of one that is) and clears the active
+  // compliance alarms no longer listed. Never suppressed.
+  void PostCompliance(std::vector<ComplianceAlarm> holding);
 
   // On the strand: shelve expiry, digests, windows starting and ending,
   // restart reconciliation, retrying a failed write.

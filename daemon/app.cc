@@ -17,6 +17,8 @@
 #include "daemon/alarm_service.h"
 #include "daemon/http_server.h"
 #include "daemon/incident_service.h"
+#include "daemon/notifier.h"
+#include "daemon/records_service.h"
 #include "db/database.h"
 #include "db/event_store.h"
 #include "drivers/poll_engine.h"
@@ -55,9 +57,11 @@ class App::Impl : public drivers::PollSink {
 
   ~Impl() { Stop(); }
 
-  // faults.md defaults, with the site's arrival target.
+  // The site's targets ([site]; faults.md defaults).
   static rules::IncidentTargets IncidentTargetsOf(const Config& c) {
     rules::IncidentTargets t;
+    t.acknowledged_min = c.site.acknowledge_target_min;
+    t.accepted_min = c.site.accept_target_min;
     t.on_site_min = c.site.arrival_target_min;
     return t;
   }
@@ -69,14 +73,34 @@ class App::Impl : public drivers::PollSink {
     es.io_threads = config_.polling.io_threads;
     es.serial_threads = config_.polling.serial_threads;
     engine_ = std::make_unique<drivers::PollEngine>(es, *this, clock_);
+    MakeNotifier();  // before the HTTP server, whose /metrics reads it
+    records_ = std::make_unique<RecordsService>(
+        *db_, clock_, SiteTime::Fixed(std::chrono::minutes(config_.site.utc_offset_min)));
+    records_->SetSink([this](std::vector<ComplianceAlarm> holding) {
+      alarms_->PostCompliance(std::move(holding));
+    });
     StartHttp();  // before the strand runs: it adds an alarm listener
     alarms_->AddListener([this](const rules::Transition& t) { incidents_->OnAlarm(t); });
+    // Notifications commit with the change they are about; the worker is
+    // woken once it is committed.
+    alarms_->SetCommitHook([this](SQLite::Database& tx, const rules::Update& u) {
+      return notifier_->OnAlarmCommit(tx, u);
+    });
+    alarms_->AddListener([this](const rules::Transition& t) { notifier_->AlarmCommitted(t); });
+    incidents_->SetCommitHook([this](SQLite::Database& tx, const IncidentChange& c) {
+      return notifier_->OnIncidentCommit(tx, c);
+    });
+    incidents_->AddListener([this](const IncidentChange& c) { notifier_->IncidentCommitted(c); });
     if (Status st = alarms_->Start([this](const std::string& id) { return Redetected(id); }); !st) {
       return st;
     }
     // After the alarms: it opens incidents for TRAPPED alarms that lack one.
     if (Status st = incidents_->Start(); !st) return st;
+    notifier_->Start();  // the escalation of open incidents is planned at the first sweep
     if (Status st = ApplyLocked(config_); !st) return st;
+    // After the alarms are restored: its first evaluation confirms or clears
+    // the compliance alarms they hold.
+    records_->Start();
     // The sweep timer is the work that keeps io_ running until Stop().
     asio::post(strand_, [this] { Sweep(); });
     thread_ = std::thread([this] { io_.run(); });
@@ -120,6 +144,7 @@ class App::Impl : public drivers::PollSink {
       stopped_ = true;
     }
     if (http_) http_->Stop();
+    if (records_) records_->Stop();
     engine_->Stop();  // no sink callbacks after this
     // Let what the engine already posted run (a last mode change is worth
     // recording), then let io_ run dry.
@@ -131,6 +156,9 @@ class App::Impl : public drivers::PollSink {
       signals_.cancel(ignored);
     });
     if (thread_.joinable()) thread_.join();
+    // After the strand: the last commits' messages are in the outbox, and
+    // go at the next start.
+    if (notifier_) notifier_->Stop();
     events_->Flush();
     std::lock_guard lock(stop_mu_);
     stop_requested_ = true;  // a Run() waiting returns
@@ -201,8 +229,35 @@ class App::Impl : public drivers::PollSink {
   std::unique_ptr<AlarmService> alarms_;
   std::unique_ptr<IncidentService> incidents_;
   std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<RecordsService> records_;
+  std::unique_ptr<Notifier> notifier_;
 
  private:
+  void MakeNotifier() {
+    NotifierDeps d;
+    d.state = &state_;
+    d.incidents = incidents_.get();
+    d.security_room = [this](const std::string& elevator, const std::string& notice) -> size_t {
+      return http_ ? http_->PublishNotice(elevator, notice) : 0;
+    };
+    d.on_health = [this](const ChannelHealthReport& r) { OnChannelHealth(r); };
+    notifier_ = std::make_unique<Notifier>(*db_, clock_, config_, std::move(d));
+  }
+
+  // CHANNEL_DOWN, raised and cleared like any alarm, keyed "channel:ID".
+  // On a worker's thread: only posts.
+  void OnChannelHealth(const ChannelHealthReport& r) {
+    rules::Finding f;
+    f.type = AlarmType::kChannelDown;
+    f.active = r.down;
+    f.severity = DefaultSeverity(AlarmType::kChannelDown);
+    f.subtype = r.test ? "test" : "";
+    if (r.down) f.message = "failing since " + db::FormatTime(r.since) + ": " + r.reason;
+    f.at = clock_.Now();
+    f.wall_at = clock_.WallNow();
+    alarms_->PostFindings("channel:" + r.channel, {f}, Sample{});
+  }
+
   // The HTTP API on io_. A listen address that cannot be bound is logged
   // and the daemon keeps polling and alarming without its API.
   void StartHttp() {
@@ -218,6 +273,8 @@ class App::Impl : public drivers::PollSink {
       return it == contractors_.end() ? std::string() : it->second;
     };
     d.polling = [this] { return !stopping_.load(); };
+    d.records = records_.get();
+    d.more_metrics = [this] { return notifier_ ? notifier_->Metrics() : std::string(); };
     HttpOptions o;
     o.listen = config_.daemon.listen;
     http_ = std::make_unique<HttpServer>(io_, std::move(d), o);
@@ -299,8 +356,24 @@ class App::Impl : public drivers::PollSink {
     }
     alarms_->SetRules(cfg.rules, per_elevator_rules);
     incidents_->SetTargets(IncidentTargetsOf(cfg));
+    if (records_) {
+      std::vector<RecordsService::Elevator> elevators;
+      for (const auto& e : cfg.elevators) {
+        elevators.push_back({e.id, e.name, e.first_use, e.contractor});
+      }
+      std::vector<db::ContractorRow> contractors;
+      for (const auto& c : cfg.contractors)
+        contractors.push_back({c.id, c.name, c.duty_phone, true});
+      if (Status st = records_->SetConfig(std::move(elevators), std::move(contractors),
+                                          cfg.records.evaluate_at_min);
+          !st) {
+        spdlog::error("records: contractors and assignments not updated: {}", st.error().message);
+      }
+    }
+    if (started_) notifier_->Apply(cfg);  // at start it has this configuration already
     std::set<std::string> configured;
     for (const auto& e : cfg.elevators) configured.insert(e.id);
+    for (auto& key : notifier_->ChannelAlarmKeys()) configured.insert(std::move(key));
     alarms_->RetireMissing(std::move(configured));
     for (const auto& c : state_.Snapshot()) {
       if (!c.detector) continue;
@@ -371,6 +444,8 @@ class App::Impl : public drivers::PollSink {
   // once the car has answered longer than its longest sustained threshold.
   std::optional<std::vector<AlarmType>> Redetected(const std::string& id) {
     std::optional<std::vector<AlarmType>> out;
+    // A channel's CHANNEL_DOWN is settled by its next delivery, not by a car.
+    if (id.starts_with("channel:")) return out;
     SteadyTime now = clock_.Now();
     state_.UpdateAll([&](CarState& c) {
       if (c.id != id || !c.online || !c.detector) return;
@@ -456,6 +531,7 @@ class App::Impl : public drivers::PollSink {
     });
     alarms_->Tick();
     incidents_->Tick();
+    notifier_->Tick();
     if (stopping_) return;
     sweep_.expires_after(kSweepPeriod);
     sweep_.async_wait([this](boost::system::error_code ec) {

@@ -311,22 +311,4 @@ Result<std::optional<User>> Authenticate(db::Database& db, const std::string& to
   });
 }
 
-Status Audit(db::Database& db, const AuditEntry& e) {
-  return db.Transaction([&](SQLite::Database& h) -> Status {
-    SQLite::Statement ins(h,
-                          "INSERT INTO audit_log(at, who, role, address, method, path, status, "
-                          "detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-    ins.bind(1, db::FormatTime(e.at));
-    ins.bind(2, e.who);
-    ins.bind(3, e.role);
-    ins.bind(4, e.address);
-    ins.bind(5, e.method);
-    ins.bind(6, e.path);
-    ins.bind(7, e.status);
-    ins.bind(8, e.detail);
-    ins.exec();
-    return Status::Ok();
-  });
-}
-
 }  // namespace lg::auth

@@ -1,5 +1,5 @@
-// Auth: API users, their login tokens, login throttling and the audit log,
-// all in the daemon's SQLite file (schema version 3).
+// Auth: API users, their login tokens and login throttling, all in the
+// daemon's SQLite file (schema version 3). The audit log is db/audit_log.h.
 //
 // Passwords are stored only as argon2id hashes (libsodium crypto_pwhash_str).
 // A login hands out a random 32-byte token (hex); only its BLAKE2b hash
@@ -7,7 +7,7 @@
 // one username are slowed down (ThrottlePolicy).
 //
 // The CLI uses CreateUser / SetPassword / Disable directly on the database;
-// the HTTP server uses Login / Authenticate / Audit on its own connection.
+// the HTTP server uses Login / Authenticate on its own connection.
 //
 // Ownership: borrows the Database. Thread-safety: none; one caller per
 // Database at a time (the HTTP server serialises its calls). Hashing a
@@ -84,18 +84,6 @@ LoginOutcome Login(db::Database& db, const std::string& username, const std::str
 // The user a token belongs to, if it is known, unexpired and the user is
 // not disabled; nullopt otherwise.
 Result<std::optional<User>> Authenticate(db::Database& db, const std::string& token, WallTime now);
-
-struct AuditEntry {
-  WallTime at{};
-  std::string who;
-  std::string role;
-  std::string address;
-  std::string method;
-  std::string path;
-  int status = 0;
-  std::string detail;
-};
-Status Audit(db::Database& db, const AuditEntry& e);
 
 // The hex of crypto_generichash(token), as stored in tokens.token_hash.
 std::string HashToken(const std::string& token);

@@ -18,6 +18,7 @@
 #include "daemon/auth.h"
 #include "daemon/cli_output.h"
 #include "daemon/config.h"
+#include "db/audit_log.h"
 #include "db/database.h"
 
 namespace lg::cli {
@@ -53,7 +54,7 @@ int ExitFor(const Status& st) {
 
 void AuditCli(db::Database& db, const std::string& command, const Status& outcome,
               const std::string& detail, Streams s) {
-  auth::AuditEntry e;
+  db::AuditEntry e;
   e.at = std::chrono::system_clock::now();
   e.who = "cli:" + UnixUser();
   e.address = "local";
@@ -65,7 +66,7 @@ void AuditCli(db::Database& db, const std::string& command, const Status& outcom
   const char* sudo = std::getenv("SUDO_USER");
   if (sudo != nullptr && sudo[0] != '\0') e.detail += " (sudo by " + std::string(sudo) + ")";
   if (!outcome.ok()) e.detail += ": " + outcome.error().message;
-  if (Status st = auth::Audit(db, e); !st) {
+  if (Status st = db::AppendAudit(db, e); !st) {
     s.err << "liftguard: warning: could not write the audit log: " << st.error().message << "\n";
   }
 }
@@ -346,6 +347,81 @@ int Backup(const DbContext& c, const std::string& dest, bool json, Streams s) {
     s.out << "backed up " << c.path << " to " << dest << ": " << pages << " pages, " << bytes
           << " bytes, schema version " << schema << ", integrity_check ok\n";
   }
+  return kExitOk;
+}
+
+int AuditVerify(const DbContext& c, bool json, Streams s) {
+  if (!fs::exists(c.path)) return Fail("there is no database at " + c.path, kExitFailed, s);
+  // Read-only: checking must not change what is checked (nor migrate it).
+  auto reader = db::Database::OpenReader(c.path);
+  if (!reader.ok()) return Fail(reader.error().message, kExitFailed, s);
+  auto v = db::VerifyAudit(**reader);
+  if (!v.ok()) return Fail(v.error().message, kExitFailed, s);
+  if (json) {
+    nlohmann::json j{{"database", c.path},
+                     {"intact", v->intact()},
+                     {"rows", v->rows},
+                     {"head_id", v->head_id},
+                     {"head_hash", v->head_hash}};
+    if (!v->intact()) {
+      j["problem"] = std::string(db::AuditProblemName(v->problem));
+      j["first_bad_id"] = v->bad_id;
+      j["message"] = v->message;
+    }
+    s.out << j.dump() << "\n";
+  } else if (v->intact()) {
+    s.out << "audit log intact: " << v->rows << (v->rows == 1 ? " row" : " rows") << " in "
+          << c.path;
+    if (v->rows > 0) s.out << "; last row " << v->head_id << ", hash " << v->head_hash;
+    s.out << "\n";
+  }
+  if (v->intact()) return kExitOk;
+  if (!json) {
+    s.err << "liftguard: the audit log of " << c.path << " is broken at row " << v->bad_id << " ("
+          << db::AuditProblemName(v->problem) << "): " << Printable(v->message) << "\n";
+    if (v->rows > 0) {
+      s.err << "liftguard: the " << v->rows << " rows up to row " << v->head_id
+            << " before it are intact\n";
+    }
+  }
+  return kExitFailed;
+}
+
+int AuditList(const DbContext& c, int limit, bool json, Streams s) {
+  if (!fs::exists(c.path)) return Fail("there is no database at " + c.path, kExitFailed, s);
+  auto reader = db::Database::OpenReader(c.path);
+  if (!reader.ok()) return Fail(reader.error().message, kExitFailed, s);
+  auto rows = db::ReadAudit(**reader, {.limit = limit, .since = ""});
+  if (!rows.ok()) return Fail(rows.error().message, kExitFailed, s);
+  if (json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& r : *rows) {
+      list.push_back({{"id", r.id},
+                      {"at", r.at},
+                      {"who", r.who},
+                      {"role", r.role},
+                      {"address", r.address},
+                      {"method", r.method},
+                      {"path", r.path},
+                      {"status", r.status},
+                      {"detail", r.detail},
+                      {"prev_hash", r.prev_hash},
+                      {"hash", r.hash}});
+    }
+    s.out << list.dump(2) << "\n";
+    return kExitOk;
+  }
+  if (rows->empty()) {
+    s.out << "the audit log is empty\n";
+    return kExitOk;
+  }
+  Table t({"ID", "AT", "WHO", "ROLE", "ADDRESS", "WHAT", "STATUS", "DETAIL"});
+  for (const auto& r : *rows) {
+    t.Add({std::to_string(r.id), LocalTime(r.at), r.who.empty() ? "-" : r.who,
+           r.role.empty() ? "-" : r.role, r.address.empty() ? "-" : r.address,
+           r.method + " " + r.path, std::to_string(r.status), r.detail});
+  }
+  t.Print(s.out);
   return kExitOk;
 }
 

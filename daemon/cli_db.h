@@ -1,5 +1,5 @@
-// The CLI's database commands (docs/cli.md): user add|passwd|disable|list
-// and db backup. They work on the daemon's SQLite file directly, so the
+// The CLI's database commands (docs/cli.md): user add|passwd|disable|list,
+// db backup and audit verify|list. They work on the daemon's SQLite file directly, so the
 // first admin can be made before the daemon ever ran, and they work while
 // it runs (WAL: readers never wait; a write waits up to 5 s for the
 // daemon's).
@@ -49,5 +49,12 @@ int UserPasswd(const DbContext& c, const std::string& name, const PasswordSource
 int UserDisable(const DbContext& c, const std::string& name, bool json, Streams s);
 int UserList(const DbContext& c, bool json, Streams s);
 int Backup(const DbContext& c, const std::string& dest, bool json, Streams s);
+
+// audit verify: walks the audit log's hash chain (db/audit_log.h) on a
+// read-only connection. kExitOk with the row count and the last row's hash
+// when intact; kExitFailed naming the first bad row and why otherwise.
+int AuditVerify(const DbContext& c, bool json, Streams s);
+// audit list: the newest `limit` rows, newest first.
+int AuditList(const DbContext& c, int limit, bool json, Streams s);
 
 }  // namespace lg::cli

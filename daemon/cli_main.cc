@@ -14,6 +14,7 @@
 #include "daemon/cli_http.h"
 #include "daemon/cli_output.h"
 #include "daemon/cli_password.h"
+#include "daemon/cli_records.h"
 #include "daemon/cli_session.h"
 
 namespace {
@@ -150,6 +151,54 @@ int main(int argc, char** argv) {
   backup->add_option("DEST", dest, "the backup file to write")->required();
   AddDbFlags(backup, dbf);
 
+  int audit_limit = 50;
+  auto* audit = app.add_subcommand("audit", "the audit log (on the database file)");
+  audit->require_subcommand(1);
+  auto* a_verify = audit->add_subcommand(
+      "verify",
+      "check the audit log's hash chain; names the first changed, deleted, inserted "
+      "or reordered row");
+  AddDbFlags(a_verify, dbf);
+  auto* a_list = audit->add_subcommand("list", "the newest audit rows");
+  a_list->add_option("--limit", audit_limit, "how many rows (default 50)")
+      ->check(CLI::Range(1, 10000));
+  AddDbFlags(a_list, dbf);
+
+  ReportCommand report_cmd;
+  auto* report =
+      app.add_subcommand("report", "a monthly or yearly safety report (docs/reports.md)");
+  report->add_option("PERIOD_KIND", report_cmd.which, "month or year")
+      ->required()
+      ->check(CLI::IsMember({"month", "year"}));
+  report->add_option("--period", report_cmd.period, "the month (YYYY-MM) or year (YYYY)")
+      ->required();
+  report->add_option("--format", report_cmd.format, "csv (default), json or html")
+      ->check(CLI::IsMember({"csv", "json", "html"}));
+  report->add_option("--out", report_cmd.out, "write it to this file instead of stdout");
+
+  ImportCommand import_cmd;
+  auto* import = app.add_subcommand(
+      "import", "import records from a CSV file, all lines or none (on the database file)");
+  import
+      ->add_option("KIND", import_cmd.kind,
+                   "contractors, assignments, people, certificates, elevator-certificates, "
+                   "maintenance or inspections")
+      ->required();
+  import->add_option("FILE", import_cmd.file, "the CSV file (UTF-8); - for stdin")->required();
+  import->add_flag("--dry-run", import_cmd.dry_run, "check every line, write nothing");
+  import->add_option("--db", import_cmd.db, "the daemon's SQLite file");
+  import->add_option("--config", import_cmd.config,
+                     "the daemon's configuration (default /etc/liftguard/liftguard.toml): its "
+                     "database, elevators and time zone");
+
+  ExportCommand export_cmd;
+  auto* export_ = app.add_subcommand("export", "write records as CSV that import takes back");
+  export_->add_option("KIND", export_cmd.kind, "as for import")->required();
+  export_->add_option("--out", export_cmd.out, "write it to this file instead of stdout");
+  export_->add_option("--db", export_cmd.db, "the daemon's SQLite file");
+  export_->add_option("--config", export_cmd.config,
+                      "the daemon's configuration; its [daemon].database is used");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -163,8 +212,11 @@ int main(int argc, char** argv) {
     return rc;
   };
 
+  if (import->parsed()) return done(Import(import_cmd, api.json, s));
+  if (export_->parsed()) return done(Export(export_cmd, s));
+
   // Database commands.
-  if (users->parsed() || dbcmd->parsed()) {
+  if (users->parsed() || dbcmd->parsed() || audit->parsed()) {
     auto ctx = ResolveDb(dbf.db, dbf.config);
     if (!ctx.ok()) {
       std::cerr << "liftguard: " << ctx.error().message << "\n";
@@ -180,6 +232,8 @@ int main(int argc, char** argv) {
     if (u_disable->parsed()) return done(UserDisable(*ctx, user, api.json, s));
     if (u_list->parsed()) return done(UserList(*ctx, api.json, s));
     if (backup->parsed()) return done(Backup(*ctx, dest, api.json, s));
+    if (a_verify->parsed()) return done(AuditVerify(*ctx, api.json, s));
+    if (a_list->parsed()) return done(AuditList(*ctx, audit_limit, api.json, s));
     return kExitUsage;
   }
 
@@ -226,5 +280,6 @@ int main(int argc, char** argv) {
   if (inc_list->parsed()) return done(ListIncidents(api, all, s));
   if (inc_open->parsed()) return done(OpenIncident(api, elevator, note, s));
   if (inc_step->parsed()) return done(RecordStep(api, step, s));
+  if (report->parsed()) return done(Report(api, report_cmd, s));
   return kExitUsage;
 }

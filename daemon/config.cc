@@ -344,11 +344,51 @@ bool ValidTimezone(std::string_view s) {
 
 void ParseSite(Section& s, SiteConfig& out) {
   s.String("name", out.name, Need::kRequired);
-  if (s.String("timezone", out.timezone) && !ValidTimezone(out.timezone)) {
-    s.Fail("timezone",
-           "'timezone' must be a zone name such as \"Asia/Shanghai\", not '" + out.timezone + "'");
+  if (s.String("timezone", out.timezone)) {
+    std::optional<int> offset = FixedUtcOffsetMin(out.timezone);
+    if (offset) {
+      out.utc_offset_min = *offset;
+    } else if (!ValidTimezone(out.timezone) && out.timezone.find(':') == std::string::npos) {
+      s.Fail("timezone", "'timezone' must be a zone name such as \"Asia/Shanghai\", not '" +
+                             out.timezone + "'");
+    } else {
+      s.Fail("timezone", "'timezone' '" + out.timezone +
+                             "' is not one Liftguard knows: use a zone of the table in "
+                             "docs/configuration.md (e.g. \"Asia/Shanghai\", \"UTC\") or "
+                             "the site's offset from UTC, e.g. \"+08:00\"");
+    }
   }
+  s.Int("acknowledge_target_min", out.acknowledge_target_min, 1, 60);
+  s.Int("accept_target_min", out.accept_target_min, 1, 240);
   s.Int("arrival_target_min", out.arrival_target_min, 1, 240);
+  if (s.String("language", out.language) && out.language != "zh" && out.language != "en" &&
+      out.language != "both") {
+    s.Fail("language", "'language' must be \"zh\", \"en\" or \"both\", not '" + out.language + "'");
+  }
+  s.String("main_responsible", out.main_responsible);  // a contact: checked with the contacts
+  s.RejectUnknown();
+}
+
+void ParseNotify(Section& s, NotifyConfig& out) {
+  s.Int("test_interval_h", out.test_interval_h, 0, 72);
+  s.Int("retry_cap_s", out.retry_cap_s, 1, 3600);
+  s.RejectUnknown();
+}
+
+void ParseRecords(Section& s, RecordsConfig& out) {
+  std::string at;
+  if (s.String("evaluate_at", at)) {
+    auto digit = [&](size_t i) { return i < at.size() && at[i] >= '0' && at[i] <= '9'; };
+    bool shape = at.size() == 5 && digit(0) && digit(1) && at[2] == ':' && digit(3) && digit(4);
+    int h = shape ? (at[0] - '0') * 10 + (at[1] - '0') : -1;
+    int m = shape ? (at[3] - '0') * 10 + (at[4] - '0') : -1;
+    if (!shape || h > 23 || m > 59) {
+      s.Fail("evaluate_at",
+             "'evaluate_at' must be a local time \"HH:MM\" from 00:00 to 23:59, not '" + at + "'");
+    } else {
+      out.evaluate_at_min = h * 60 + m;
+    }
+  }
   s.RejectUnknown();
 }
 
@@ -693,9 +733,10 @@ struct TopLevel {
 };
 
 constexpr TopLevel kTopLevel[] = {
-    {"site", false},    {"daemon", false}, {"polling", false},   {"link", true},
-    {"elevator", true}, {"rules", false},  {"contractor", true}, {"contact", true},
-    {"channel", true},  {"smtp", false},   {"mqtt", false},      {"escalation", true},
+    {"site", false},    {"daemon", false},  {"polling", false},   {"link", true},
+    {"elevator", true}, {"rules", false},   {"contractor", true}, {"contact", true},
+    {"channel", true},  {"smtp", false},    {"mqtt", false},      {"escalation", true},
+    {"notify", false},  {"records", false},
 };
 
 class Loader {
@@ -744,8 +785,17 @@ class Loader {
       ParseMqtt(s, config_.mqtt.emplace());
     }
     ParseContacts();
+    CheckMainResponsible();
     ParseElevators();
     ParseEscalation();
+    if (const toml::table* t = Table("notify")) {
+      Section s(problems_, *t, "[notify]");
+      ParseNotify(s, config_.notify);
+    }
+    if (const toml::table* t = Table("records")) {
+      Section s(problems_, *t, "[records]");
+      ParseRecords(s, config_.records);
+    }
     if (!problems_.empty()) return problems_.ToError("config");
     return std::move(config_);
   }
@@ -840,6 +890,18 @@ class Loader {
                                    "', which no [[contractor]] defines: escalations to "
                                    "contractor:backup for its elevators reach nobody");
       }
+    }
+  }
+
+  void CheckMainResponsible() {
+    const std::string& id = config_.site.main_responsible;
+    if (id.empty()) return;
+    if (std::none_of(config_.contacts.begin(), config_.contacts.end(),
+                     [&](const ContactConfig& c) { return c.id == id; })) {
+      const toml::table* site = Table("site");
+      Section s(problems_, *site, "[site]");
+      s.Fail("main_responsible",
+             "'main_responsible' must be the id of a [[contact]], not '" + id + "'");
     }
   }
 
@@ -1090,6 +1152,23 @@ class Loader {
       s.RejectUnknown();
       config_.escalation.push_back(std::move(step));
     }
+    // `dispatched` is recorded with `open`, in the transaction that queues
+    // the chain's 0-minute step: it means the contractor was told only if
+    // that step names it.
+    if (!config_.escalation.empty() &&
+        std::none_of(config_.escalation.begin(), config_.escalation.end(),
+                     [](const EscalationStep& e) {
+                       return e.after_min == 0 && e.unless.empty() &&
+                              std::any_of(e.notify.begin(), e.notify.end(), [](const auto& t) {
+                                return t.kind == NotifyTarget::Kind::kOnCallContractor;
+                              });
+                     })) {
+      config_.warnings.push_back(
+          config_.path + ":" + std::to_string(config_.escalation.front().line) +
+          ": no [[escalation]] step with after_min = 0 (and no 'unless') names "
+          "contractor:on-call: an incident is marked dispatched when it opens, but the "
+          "contractor hears of it only from a later step");
+    }
   }
 
   const toml::table& root_;
@@ -1100,6 +1179,59 @@ class Loader {
 };
 
 }  // namespace
+
+std::optional<int> FixedUtcOffsetMin(std::string_view tz) {
+  // Zones without daylight saving (tzdata 2024), so one offset is right all
+  // year. Zones with it cannot be shown right by a fixed offset and are
+  // refused rather than shown wrong half the year.
+  static constexpr std::pair<std::string_view, int> kZones[] = {
+      {"UTC", 0},
+      {"Etc/UTC", 0},
+      {"GMT", 0},
+      {"Etc/GMT", 0},
+      {"Asia/Shanghai", 480},
+      {"Asia/Chongqing", 480},
+      {"Asia/Harbin", 480},
+      {"PRC", 480},
+      {"Asia/Urumqi", 360},
+      {"Asia/Hong_Kong", 480},
+      {"Asia/Macau", 480},
+      {"Asia/Taipei", 480},
+      {"Asia/Singapore", 480},
+      {"Asia/Kuala_Lumpur", 480},
+      {"Asia/Manila", 480},
+      {"Australia/Perth", 480},
+      {"Asia/Tokyo", 540},
+      {"Asia/Seoul", 540},
+      {"Asia/Bangkok", 420},
+      {"Asia/Ho_Chi_Minh", 420},
+      {"Asia/Jakarta", 420},
+      {"Asia/Dhaka", 360},
+      {"Asia/Kathmandu", 345},
+      {"Asia/Kolkata", 330},
+      {"Asia/Karachi", 300},
+      {"Asia/Tashkent", 300},
+      {"Asia/Dubai", 240},
+      {"Asia/Riyadh", 180},
+      {"Europe/Moscow", 180},
+  };
+  for (const auto& [name, offset] : kZones) {
+    if (name == tz) return offset;
+  }
+  // "+08:00", "-05:30"
+  if (tz.size() == 6 && (tz[0] == '+' || tz[0] == '-') && tz[3] == ':') {
+    auto digit = [&](size_t i) { return tz[i] >= '0' && tz[i] <= '9'; };
+    if (!digit(1) || !digit(2) || !digit(4) || !digit(5)) return std::nullopt;
+    int h = (tz[1] - '0') * 10 + (tz[2] - '0');
+    int m = (tz[4] - '0') * 10 + (tz[5] - '0');
+    if (m >= 60) return std::nullopt;
+    int total = h * 60 + m;
+    if (tz[0] == '-') total = -total;
+    if (total < -12 * 60 || total > 14 * 60) return std::nullopt;
+    return total;
+  }
+  return std::nullopt;
+}
 
 const LinkConfig* Config::FindLink(const std::string& id) const {
   for (const LinkConfig& link : links) {

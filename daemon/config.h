@@ -17,10 +17,8 @@
 // absolute against the config file's folder, and each elevator's
 // register_map is loaded.
 //
-// Sections not yet used by the daemon ([rules], [[contractor]], [[contact]],
-// [[channel]], [smtp], [mqtt], [[escalation]]) are parsed and checked all
-// the same, so that a mistake there is found at start-up, not when a
-// passenger is trapped.
+// Every section is checked at start-up, so that a mistake in a channel or
+// an escalation target is found then, not when a passenger is trapped.
 //
 // Thread-safety: plain values. LoadConfig has no shared state.
 #pragma once
@@ -29,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.h"
@@ -39,9 +38,39 @@ namespace lg {
 
 struct SiteConfig {
   std::string name;  // required
+  // A zone of the fixed table of FixedUtcOffsetMin, or "+08:00"; messages
+  // show local times at `utc_offset_min` from UTC (no daylight saving).
   std::string timezone = "Asia/Shanghai";
-  int arrival_target_min = 30;  // 1..240
+  int utc_offset_min = 8 * 60;  // from `timezone`
+  // Rescue targets in minutes from open (rules/incident.h IncidentTargets).
+  int acknowledge_target_min = 3;  // 1..60
+  int accept_target_min = 5;       // 1..240
+  int arrival_target_min = 30;     // 1..240
+  std::string language = "both";   // notifications: "zh", "en" or "both" (Chinese first)
+  // The [[contact]] id of the unit's main responsible person (the
+  // escalation target main-responsible); empty: none.
+  std::string main_responsible;
 };
+
+// [notify]: the outbox worker's schedule (daemon/outbox_worker.h).
+struct NotifyConfig {
+  int test_interval_h = 72;  // 0..72; every channel's test message; 0: none
+  int retry_cap_s = 60;      // 1..3600; the longest wait between two attempts
+};
+
+// [records]: the safety records (docs/records.md).
+struct RecordsConfig {
+  // Local time of the daily compliance evaluation, minutes after midnight
+  // ("HH:MM", 00:00..23:59; default "06:00").
+  int evaluate_at_min = 6 * 60;
+};
+
+// The offset from UTC, in minutes, of `timezone`: "UTC", a zone of a small
+// fixed table without daylight saving (Asia/Shanghai and the other zones of
+// China, East and South-East Asia, India, the Gulf, Moscow), or a fixed
+// offset written "+08:00" / "-05:30" (-12:00..+14:00). nullopt otherwise:
+// there is no time zone database here (GCC 12 has no std::chrono::tzdb).
+std::optional<int> FixedUtcOffsetMin(std::string_view timezone);
 
 struct DaemonConfig {
   // Written relative to the config file's folder; absolute after loading.
@@ -187,7 +216,9 @@ struct Config {
   std::vector<ChannelConfig> channels;
   std::optional<SmtpConfig> smtp;
   std::optional<MqttConfig> mqtt;
-  std::vector<EscalationStep> escalation;
+  std::vector<EscalationStep> escalation;  // empty: rules::DefaultChain()
+  NotifyConfig notify;
+  RecordsConfig records;
   // "FILE:LINE: text" for what loads but deserves a person's look (e.g. a
   // backup contractor that is not defined, so escalations to it reach
   // nobody). Printed by --check-config and logged at start and reload.

@@ -18,8 +18,11 @@
 #include <set>
 #include <unordered_map>
 
+#include "daemon/records_api.h"
+#include "daemon/reports_api.h"
 #include "daemon/web_assets.h"
 #include "db/alarm_store.h"
+#include "db/audit_log.h"
 #include "db/database.h"
 
 namespace lg {
@@ -488,6 +491,7 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
   std::variant<auth::User, Response> AuthorizeStream(const Request& req);
 
   void Publish(const std::string& elevator, std::shared_ptr<const std::string> event);
+  size_t PublishNotice(const std::string& elevator, const std::string& data);
   // (elevator, event) pairs, sent to each client as one write.
   void PublishStates(const std::vector<std::pair<std::string, std::string>>& events);
   void Register(const std::shared_ptr<Session>& s);
@@ -530,6 +534,9 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
   Response Windows(const auth::User& u, const Target& t);
   Response AddWindow(const auth::User& u, const Request& req, const std::string& address,
                      const std::string& path);
+  // daemon/records_api.h; audits every call but a GET.
+  Response Records(const auth::User& u, const Request& req, const std::string& address,
+                   const Target& t);
 
   void Tick();
 
@@ -865,6 +872,26 @@ void HttpServer::Impl::Publish(const std::string& elevator,
   }
 }
 
+size_t HttpServer::Impl::PublishNotice(const std::string& elevator, const std::string& data) {
+  if (stopped_) return 0;
+  auto event = std::make_shared<const std::string>("event: notice\ndata: " + data + "\n\n");
+  std::vector<std::shared_ptr<Session>> to;
+  {
+    std::lock_guard lock(sessions_mu_);
+    for (auto& [id, w] : subscribers_) {
+      if (auto s = w.lock()) to.push_back(std::move(s));
+    }
+  }
+  size_t n = 0;
+  for (auto& s : to) {
+    // "" is a notice about several cars (a digest) or none: staff only.
+    if (elevator.empty() ? !s->contractor_.empty() : !CanSee(s->contractor_, elevator)) continue;
+    s->Enqueue(event);
+    ++n;
+  }
+  return n;
+}
+
 void HttpServer::Impl::PublishStates(
     const std::vector<std::pair<std::string, std::string>>& events) {
   std::vector<std::shared_ptr<Session>> to;
@@ -894,9 +921,10 @@ void HttpServer::Impl::PublishStates(
 // changes again sooner is sent as it is once its period is over). The
 // events of one scan go to a client as one write, so a burst (a power cut
 // changes every car) does not look like a client that cannot keep up.
-// Scanned, more slowly, while nobody listens too, so a client connecting
-// gets the changes from then on rather than every car at once. A heartbeat
-// comment now and then finds dead clients.
+// Nothing is scanned while nobody listens (a scan of 10,000 cars costs
+// milliseconds); the first scan after a client connects sends every car
+// once, so nothing that changed between its list request and the scan is
+// missed. A heartbeat comment now and then finds dead clients.
 void HttpServer::Impl::Tick() {
   if (stopped_) return;
   constexpr std::chrono::milliseconds kScan{50};
@@ -906,20 +934,19 @@ void HttpServer::Impl::Tick() {
     any = !subscribers_.empty();
   }
   auto now = std::chrono::steady_clock::now();
-  if (deps_.state) {
+  if (!any) last_state_.clear();
+  if (deps_.state && any) {
     std::vector<std::pair<std::string, std::string>> events;
-    for (const auto& c : deps_.state->Snapshot()) {
+    deps_.state->ForEach([&](const CarState& c) {
       ShownCar shown = Shown(c);
       SentState& last = last_state_[c.id];
-      if (last.shown == shown || now - last.at < opts_.state_period) continue;
-      if (any) {
-        std::string event = "event: state\ndata: ";
-        AppendCarJson(event, shown, c.updated_at, nullptr);
-        event += "\n\n";
-        events.emplace_back(c.id, std::move(event));
-      }
+      if (last.shown == shown || now - last.at < opts_.state_period) return;
+      std::string event = "event: state\ndata: ";
+      AppendCarJson(event, shown, c.updated_at, nullptr);
+      event += "\n\n";
+      events.emplace_back(c.id, std::move(event));
       last = {std::move(shown), now};
-    }
+    });
     if (!events.empty()) PublishStates(events);
   }
   if (any && now - last_heartbeat_ >= opts_.sse_heartbeat) {
@@ -947,7 +974,7 @@ std::optional<auth::User> HttpServer::Impl::TokenUser(const std::string& token) 
 void HttpServer::Impl::Audit(const auth::User* user, const std::string& who,
                              const std::string& address, const Request& req,
                              const std::string& path, int status, const std::string& detail) {
-  auth::AuditEntry e;
+  db::AuditEntry e;
   e.at = std::chrono::system_clock::now();
   e.who = user ? user->username : who;
   e.role = user ? std::string(auth::RoleName(user->role)) : "";
@@ -957,7 +984,7 @@ void HttpServer::Impl::Audit(const auth::User* user, const std::string& who,
   e.status = status;
   e.detail = detail;
   std::lock_guard lock(db_mu_);
-  if (Status st = auth::Audit(*db_, e); !st) {
+  if (Status st = db::AppendAudit(*db_, e); !st) {
     spdlog::error("http: audit write failed: {}", st.error().message);
   }
 }
@@ -1096,6 +1123,32 @@ Response HttpServer::Impl::Handle(const Request& req, const std::string& address
       if (req.method() == http::verb::post) return AddWindow(u, req, address, p);
       return MethodNotAllowed("GET, POST");
     }
+    if (IsRecordsPath(p)) return Records(u, req, address, t);
+    constexpr std::string_view kReports = "/api/v1/reports/";
+    if (p.rfind(kReports, 0) == 0) {
+      if (req.method() != http::verb::get) return MethodNotAllowed("GET");
+      if (!deps_.records) {
+        return Err(http::status::service_unavailable, "unavailable", "the records are not running");
+      }
+      ReportRequest rr{.which = p.substr(kReports.size()),
+                       .query = t.query,
+                       .user = u,
+                       .db_path = deps_.db_path,
+                       .site_time = deps_.records->site_time(),
+                       .now = std::chrono::system_clock::now(),
+                       .elevators = {}};
+      if (deps_.state) {
+        for (const auto& c : deps_.state->Snapshot()) rr.elevators.push_back({c.id, c.name});
+      }
+      ReportReply out = HandleReport(rr);
+      Response res =
+          Make(static_cast<http::status>(out.status), std::move(out.body), out.content_type);
+      if (!out.content_disposition.empty()) {
+        res.set(http::field::content_disposition, out.content_disposition);
+      }
+      if (!out.csp.empty()) res.set("Content-Security-Policy", out.csp);
+      return res;
+    }
     return Err(http::status::not_found, "not_found", "there is no API call " + p);
   } catch (const std::exception& e) {
     spdlog::error("http: {} {}: {}", std::string(req.method_string()), std::string(req.target()),
@@ -1228,6 +1281,7 @@ Response HttpServer::Impl::Metrics() {
     out += "liftguard_incident_write_failures_total " +
            std::to_string(deps_.incidents->write_failures()) + "\n";
   }
+  if (deps_.more_metrics) out += deps_.more_metrics();
   return Make(http::status::ok, std::move(out), "text/plain; version=0.0.4; charset=utf-8");
 }
 
@@ -1615,27 +1669,21 @@ Response HttpServer::Impl::AuditLog(const auth::User& u, const Target& t) {
   if (!reader.ok()) {
     return Err(http::status::service_unavailable, "database", reader.error().message);
   }
+  auto rows = db::ReadAudit(**reader, {.limit = std::get<int>(limit), .since = since});
+  if (!rows.ok()) return Err(http::status::service_unavailable, "database", rows.error().message);
   json list = json::array();
-  try {
-    SQLite::Statement q(**reader,
-                        "SELECT id, at, who, role, address, method, path, status, detail FROM "
-                        "audit_log WHERE at >= ? ORDER BY id DESC LIMIT ?");
-    q.bind(1, since);
-    q.bind(2, std::get<int>(limit));
-    while (q.executeStep()) {
-      list.push_back({{"id", q.getColumn(0).getInt64()},
-                      {"at", q.getColumn(1).getString()},
-                      {"who", q.getColumn(2).getString()},
-                      {"role", q.getColumn(3).getString()},
-                      {"address", q.getColumn(4).getString()},
-                      {"method", q.getColumn(5).getString()},
-                      {"path", q.getColumn(6).getString()},
-                      {"status", q.getColumn(7).getInt()},
-                      {"detail", q.getColumn(8).getString()}});
-    }
-  } catch (const std::exception& e) {
-    return Err(http::status::service_unavailable, "database",
-               std::string("audit log query failed: ") + e.what());
+  for (const auto& r : *rows) {
+    list.push_back({{"id", r.id},
+                    {"at", r.at},
+                    {"who", r.who},
+                    {"role", r.role},
+                    {"address", r.address},
+                    {"method", r.method},
+                    {"path", r.path},
+                    {"status", r.status},
+                    {"detail", r.detail},
+                    {"prev_hash", r.prev_hash},
+                    {"hash", r.hash}});
   }
   return Json(http::status::ok, {{"entries", std::move(list)}});
 }
@@ -1760,6 +1808,24 @@ Response HttpServer::Impl::AddWindow(const auth::User& u, const Request& req,
                                            {"in_force", starts <= now && now < ends}}));
 }
 
+Response HttpServer::Impl::Records(const auth::User& u, const Request& req,
+                                   const std::string& address, const Target& t) {
+  RecordsRequest r;
+  r.method = std::string(req.method_string());
+  r.path = t.path;
+  r.query = t.query;
+  r.body = req.body();
+  r.user = u;
+  RecordsReply out = HandleRecords(deps_.records, r);
+  Response res =
+      Make(static_cast<http::status>(out.status), std::move(out.body), "application/json");
+  if (!out.allow.empty()) res.set(http::field::allow, out.allow);
+  if (req.method() != http::verb::get) {
+    Audit(&u, "", address, req, t.path, out.status, out.detail);
+  }
+  return res;
+}
+
 // ---- HttpServer --------------------------------------------------------------
 
 HttpServer::HttpServer(asio::io_context& io, HttpDeps deps, HttpOptions options)
@@ -1786,6 +1852,10 @@ AlarmService::Listener HttpServer::AlarmListener() {
     self->Publish(t.elevator,
                   std::make_shared<const std::string>("event: alarm\ndata: " + j.dump() + "\n\n"));
   };
+}
+
+size_t HttpServer::PublishNotice(const std::string& elevator, const std::string& data) {
+  return impl_->PublishNotice(elevator, data);
 }
 
 IncidentService::Listener HttpServer::IncidentListener() {

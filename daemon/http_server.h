@@ -29,6 +29,7 @@
 #include "daemon/auth.h"
 #include "daemon/incident_service.h"
 #include "daemon/live_state.h"
+#include "daemon/records_service.h"
 #include "drivers/poll_engine.h"
 
 namespace boost::asio {
@@ -43,12 +44,16 @@ struct HttpDeps {
   const LiveState* state = nullptr;
   AlarmService* alarms = nullptr;
   IncidentService* incidents = nullptr;  // nullptr: the incident calls answer 503
+  RecordsService* records = nullptr;     // nullptr: the records calls answer 503
   std::string db_path;                   // the daemon's SQLite file
   std::function<std::vector<std::pair<std::string, drivers::LinkStats>>()> link_stats;
   // The contractor id an elevator is assigned to, or "" (none / unknown car).
   std::function<std::string(const std::string& elevator)> contractor_of;
   // False when polling has stopped (for /healthz).
   std::function<bool()> polling;
+  // More lines for /metrics in the Prometheus text format (the notifier's
+  // per-channel counters and the outbox backlog); may be empty.
+  std::function<std::string()> more_metrics;
 };
 
 struct HttpOptions {
@@ -59,7 +64,9 @@ struct HttpOptions {
   std::chrono::seconds write_timeout{30};
   std::chrono::seconds token_ttl{12 * 3600};
   auth::ThrottlePolicy throttle;
-  size_t sse_queue = 256;                       // events queued per client before it is dropped
+  // Writes queued per client before it is dropped; the state events of one
+  // scan go out as one write, so a burst of changes counts once.
+  size_t sse_queue = 256;
   std::chrono::milliseconds state_period{250};  // state events: at most one per car per period
   std::chrono::seconds sse_heartbeat{15};
   int workers = 2;
@@ -85,6 +92,12 @@ class HttpServer {
   // Register with IncidentService::AddListener: turns each committed change
   // into an `incident` event. Safe to keep after the server is gone.
   IncidentService::Listener IncidentListener();
+
+  // The security room's notifications: a `notice` event with `data` (one
+  // JSON object) to every stream that may see `elevator`; with `elevator`
+  // "" to the staff's streams only (not contractors'). Returns how many
+  // streams it was queued to. Any thread.
+  size_t PublishNotice(const std::string& elevator, const std::string& data);
 
   class Impl;
 

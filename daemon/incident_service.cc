@@ -93,6 +93,7 @@ class IncidentService::Impl {
   db::IncidentStore store_;
   const Clock& clock_;
   std::vector<Listener> listeners_;
+  CommitHook hook_;
 
   mutable std::mutex mu_;  // guards everything below
   rules::IncidentTargets targets_;
@@ -112,7 +113,12 @@ class IncidentService::Impl {
 
   // Must hold mu_. Stores a new incident and queues its change.
   Result<Incident> InsertLocked(Incident inc) {
-    auto id = store_.Insert(ToRow(inc, inc.opened_at()));
+    auto id = store_.Insert(ToRow(inc, inc.opened_at()), [&](SQLite::Database& tx, int64_t id) {
+      if (!hook_) return Status::Ok();
+      IncidentChange c{inc, IncidentStep::kOpen};
+      c.incident.id = id;
+      return hook_(tx, c);
+    });
     if (!id.ok()) {
       if (id.error().code != "incident_open") ++write_failures_;
       return id.error();
@@ -199,6 +205,7 @@ IncidentService::IncidentService(db::Database& db, const Clock& clock,
 IncidentService::~IncidentService() = default;
 
 void IncidentService::AddListener(Listener l) { impl_->listeners_.push_back(std::move(l)); }
+void IncidentService::SetCommitHook(CommitHook hook) { impl_->hook_ = std::move(hook); }
 
 void IncidentService::SetTargets(const rules::IncidentTargets& targets) {
   std::lock_guard lock(impl_->mu_);
@@ -333,7 +340,9 @@ Result<Incident> IncidentService::RecordStep(int64_t id, IncidentStep step, cons
     auto next = rules::WithStep(it->second, step, who, recorder, details, now);
     if (!next.ok()) return next.error();
     db::IncidentRow row = ToRow(*next, now);
-    Status st = impl_->store_.AppendStep(row, row.steps.back());
+    Status st = impl_->store_.AppendStep(row, row.steps.back(), [&](SQLite::Database& tx, int64_t) {
+      return impl_->hook_ ? impl_->hook_(tx, IncidentChange{*next, step}) : Status::Ok();
+    });
     if (!st) {
       if (st.error().code == "database") ++impl_->write_failures_;
       return st.error();

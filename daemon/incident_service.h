@@ -59,6 +59,14 @@ class IncidentService {
   ~IncidentService();
 
   void AddListener(Listener l);
+  // Runs inside the transaction that stores a change (a new incident, with
+  // its id, or a step), after the rows are written: the outbox messages
+  // about it are enqueued there, so the change and its notifications commit
+  // together. An error rolls the change back (the caller sees "database").
+  // It runs with the service's lock held: it must not call the service.
+  // Set before Start.
+  using CommitHook = std::function<Status(SQLite::Database& tx, const IncidentChange& c)>;
+  void SetCommitHook(CommitHook hook);
   // Restores the open incidents, then opens those missing for active
   // TRAPPED alarms. Call once, after AlarmService::Start.
   Status Start();

@@ -57,6 +57,11 @@ std::vector<CarState> LiveState::Snapshot() const {
   return cars_;
 }
 
+void LiveState::ForEach(const std::function<void(const CarState&)>& f) const {
+  std::shared_lock lock(mu_);
+  for (const auto& c : cars_) f(c);
+}
+
 std::optional<CarState> LiveState::Get(const std::string& id) const {
   std::shared_lock lock(mu_);
   for (const auto& c : cars_) {

@@ -72,6 +72,9 @@ class LiveState {
   void UpdateAll(const std::function<void(CarState&)>& f);
 
   std::vector<CarState> Snapshot() const;
+  // Reads every car in place under the shared lock: no copy, but `f` holds
+  // back every Update meanwhile, so keep it short and never call back in.
+  void ForEach(const std::function<void(const CarState&)>& f) const;
   std::optional<CarState> Get(const std::string& id) const;
   size_t size() const;
 

@@ -62,7 +62,8 @@ constexpr const char* kHistoryColumns =
 
 Status AlarmStore::Apply(const std::vector<AlarmRow>& alarms,
                          const std::vector<HistoryRow>& history,
-                         const std::vector<std::pair<int64_t, int64_t>>& digested) {
+                         const std::vector<std::pair<int64_t, int64_t>>& digested,
+                         const InTransaction& also) {
   return db_.Transaction([&](SQLite::Database& db) {
     SQLite::Statement up(db, std::string("INSERT INTO alarms(") + kAlarmColumns +
                                  ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
@@ -139,7 +140,7 @@ Status AlarmStore::Apply(const std::vector<AlarmRow>& alarms,
       mark.exec();
       mark.reset();
     }
-    return Status::Ok();
+    return also ? also(db) : Status::Ok();
   });
 }
 

@@ -16,6 +16,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -81,9 +82,13 @@ class AlarmStore {
   explicit AlarmStore(Database& db) : db_(db) {}
 
   // One transaction: upsert every alarm, append every history row (ignored
-  // if (alarm_id, revision) is there already), mark `digested` history rows.
+  // if (alarm_id, revision) is there already), mark `digested` history rows,
+  // then run `also` on the same connection (the outbox messages about these
+  // transitions: db/outbox_store.h). An error from `also` rolls it all back.
+  using InTransaction = std::function<Status(SQLite::Database& tx)>;
   Status Apply(const std::vector<AlarmRow>& alarms, const std::vector<HistoryRow>& history,
-               const std::vector<std::pair<int64_t, int64_t>>& digested = {});
+               const std::vector<std::pair<int64_t, int64_t>>& digested = {},
+               const InTransaction& also = {});
 
   // What a restart needs: alarms not closed, the highest id ever, and the
   // history rows sent to a digest that no digest carried yet.

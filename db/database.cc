@@ -3,16 +3,28 @@
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <vector>
 
+#include "db/audit_log.h"
+
 namespace lg::db {
 namespace {
 
+// One schema version: SQL, and optionally a step before it for what SQL
+// cannot do itself (hashing), in the same transaction.
+struct Migration {
+  Migration(const char* s, void (*before_sql)(SQLite::Database&) = nullptr)  // NOLINT: implicit
+      : sql(s), before(before_sql) {}
+  const char* sql;
+  void (*before)(SQLite::Database&);
+};
+
 // Each entry is one schema version. Never edit a released entry: add one.
-const std::vector<const char*>& Migrations() {
-  static const std::vector<const char*> m = {
+const std::vector<Migration>& Migrations() {
+  static const std::vector<Migration> m = {
       // 1: events (mode changes, online/offline, link status)
       R"sql(
         CREATE TABLE events (
@@ -175,6 +187,177 @@ const std::vector<const char*>& Migrations() {
         CREATE INDEX outbox_event ON outbox(event);
         CREATE INDEX outbox_tests ON outbox(channel, created_at) WHERE test = 1;
       )sql",
+      // 6: safety records (db/records_store.h): contractors and assignments,
+      // people and certificates, maintenance, inspections, rectifications,
+      // drills
+      R"sql(
+        CREATE TABLE records_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE contractors (
+          id TEXT PRIMARY KEY,
+          name TEXT NOT NULL DEFAULT '',
+          duty_phone TEXT NOT NULL DEFAULT '',
+          from_config INTEGER NOT NULL DEFAULT 0,
+          updated_at TEXT NOT NULL
+        );
+        CREATE TABLE contractor_assignments (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          elevator TEXT NOT NULL,
+          contractor TEXT NOT NULL,
+          starts_on TEXT NOT NULL,
+          ends_on TEXT NOT NULL DEFAULT '',
+          source TEXT NOT NULL DEFAULT 'config',
+          created_at TEXT NOT NULL
+        );
+        CREATE INDEX contractor_assignments_elevator
+          ON contractor_assignments(elevator, starts_on);
+        CREATE TABLE people (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          name TEXT NOT NULL,
+          contractor TEXT NOT NULL DEFAULT '',
+          role TEXT NOT NULL DEFAULT '',
+          phone TEXT NOT NULL DEFAULT '',
+          active INTEGER NOT NULL DEFAULT 1,
+          created_at TEXT NOT NULL
+        );
+        CREATE TABLE personnel_certificates (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          person_id INTEGER NOT NULL REFERENCES people(id),
+          category TEXT NOT NULL,
+          number TEXT NOT NULL,
+          issued_on TEXT NOT NULL,
+          expires_on TEXT NOT NULL,
+          created_by TEXT NOT NULL DEFAULT '',
+          created_at TEXT NOT NULL,
+          UNIQUE(number, issued_on)
+        );
+        CREATE INDEX personnel_certificates_person ON personnel_certificates(person_id);
+        CREATE TABLE elevator_certificates (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          elevator TEXT NOT NULL,
+          kind TEXT NOT NULL,
+          number TEXT NOT NULL DEFAULT '',
+          registration_code TEXT NOT NULL DEFAULT '',
+          issued_on TEXT NOT NULL DEFAULT '',
+          expires_on TEXT NOT NULL DEFAULT '',
+          note TEXT NOT NULL DEFAULT '',
+          created_by TEXT NOT NULL DEFAULT '',
+          created_at TEXT NOT NULL
+        );
+        CREATE INDEX elevator_certificates_elevator ON elevator_certificates(elevator, kind);
+        CREATE TABLE maintenance_records (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          elevator TEXT NOT NULL,
+          kind TEXT NOT NULL,
+          contractor TEXT NOT NULL,
+          started_at TEXT NOT NULL,
+          ended_at TEXT NOT NULL,
+          local_date TEXT NOT NULL,
+          findings TEXT NOT NULL DEFAULT '',
+          alarm_id INTEGER,
+          incident_id INTEGER,
+          amends INTEGER REFERENCES maintenance_records(id),
+          confirmed_by TEXT NOT NULL DEFAULT '',
+          confirmed_at TEXT NOT NULL DEFAULT '',
+          created_by TEXT NOT NULL DEFAULT '',
+          created_at TEXT NOT NULL,
+          updated_at TEXT NOT NULL
+        );
+        CREATE INDEX maintenance_records_elevator
+          ON maintenance_records(elevator, kind, local_date);
+        CREATE INDEX maintenance_records_amends ON maintenance_records(amends);
+        CREATE TABLE maintenance_technicians (
+          record_id INTEGER NOT NULL REFERENCES maintenance_records(id) ON DELETE CASCADE,
+          position INTEGER NOT NULL,
+          name TEXT NOT NULL DEFAULT '',
+          certificate TEXT NOT NULL,
+          person_id INTEGER REFERENCES people(id),
+          PRIMARY KEY(record_id, position)
+        );
+        CREATE TABLE maintenance_items (
+          record_id INTEGER NOT NULL REFERENCES maintenance_records(id) ON DELETE CASCADE,
+          position INTEGER NOT NULL,
+          item TEXT NOT NULL,
+          result TEXT NOT NULL,
+          note TEXT NOT NULL DEFAULT '',
+          PRIMARY KEY(record_id, position)
+        );
+        CREATE TABLE maintenance_parts (
+          record_id INTEGER NOT NULL REFERENCES maintenance_records(id) ON DELETE CASCADE,
+          position INTEGER NOT NULL,
+          name TEXT NOT NULL,
+          quantity INTEGER NOT NULL DEFAULT 1,
+          note TEXT NOT NULL DEFAULT '',
+          PRIMARY KEY(record_id, position)
+        );
+        CREATE TABLE inspections (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          elevator TEXT NOT NULL,
+          kind TEXT NOT NULL,
+          state TEXT NOT NULL,
+          agreed_on TEXT NOT NULL DEFAULT '',
+          done_on TEXT NOT NULL DEFAULT '',
+          result TEXT NOT NULL DEFAULT '',
+          agency TEXT NOT NULL DEFAULT '',
+          report_number TEXT NOT NULL DEFAULT '',
+          next_due TEXT NOT NULL DEFAULT '',
+          note TEXT NOT NULL DEFAULT '',
+          created_by TEXT NOT NULL DEFAULT '',
+          created_at TEXT NOT NULL,
+          updated_at TEXT NOT NULL
+        );
+        CREATE INDEX inspections_elevator ON inspections(elevator, state);
+        CREATE TABLE inspection_items (
+          inspection_id INTEGER NOT NULL REFERENCES inspections(id) ON DELETE CASCADE,
+          position INTEGER NOT NULL,
+          item TEXT NOT NULL,
+          note TEXT NOT NULL DEFAULT '',
+          PRIMARY KEY(inspection_id, position)
+        );
+        CREATE TABLE rectifications (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          elevator TEXT NOT NULL,
+          inspection_id INTEGER REFERENCES inspections(id),
+          item TEXT NOT NULL,
+          note TEXT NOT NULL DEFAULT '',
+          due_on TEXT NOT NULL DEFAULT '',
+          state TEXT NOT NULL DEFAULT 'open',
+          opened_at TEXT NOT NULL,
+          opened_by TEXT NOT NULL DEFAULT '',
+          closed_at TEXT NOT NULL DEFAULT '',
+          closed_by TEXT NOT NULL DEFAULT '',
+          close_note TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX rectifications_open ON rectifications(elevator) WHERE state = 'open';
+        CREATE TABLE drills (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          party TEXT NOT NULL,
+          contractor TEXT NOT NULL DEFAULT '',
+          held_on TEXT NOT NULL,
+          elevators TEXT NOT NULL DEFAULT '',
+          participants TEXT NOT NULL DEFAULT '',
+          scenario TEXT NOT NULL DEFAULT '',
+          duration_min INTEGER NOT NULL DEFAULT 0,
+          findings TEXT NOT NULL DEFAULT '',
+          created_by TEXT NOT NULL DEFAULT '',
+          created_at TEXT NOT NULL
+        );
+        CREATE INDEX drills_party ON drills(party, contractor, held_on);
+      )sql",
+      // 7: the audit log's hash chain (db/audit_log.h, kAuditChainVersion):
+      // prev_hash and hash on every row, the rows so far chained in id order
+      // (StageAuditChain hashes them first), and no more UPDATE or DELETE.
+      {R"sql(
+        ALTER TABLE audit_log ADD COLUMN prev_hash TEXT NOT NULL DEFAULT '';
+        ALTER TABLE audit_log ADD COLUMN hash TEXT NOT NULL DEFAULT '';
+        UPDATE audit_log SET prev_hash = c.prev_hash, hash = c.hash
+          FROM temp.audit_chain AS c WHERE c.id = audit_log.id;
+        DROP TABLE temp.audit_chain;
+        CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+          BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+          BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+      )sql",
+       &StageAuditChain},
   };
   return m;
 }
@@ -221,6 +404,10 @@ Database::Database(std::string path, std::unique_ptr<SQLite::Database> db)
     : path_(std::move(path)), db_(std::move(db)) {}
 
 Result<std::unique_ptr<Database>> Database::Open(const std::string& path) {
+  return OpenAtVersion(path, LatestVersion());
+}
+
+Result<std::unique_ptr<Database>> Database::OpenAtVersion(const std::string& path, int version) {
   try {
     auto parent = std::filesystem::path(path).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent);
@@ -231,7 +418,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path) {
     conn->exec("PRAGMA synchronous=FULL");
     conn->exec("PRAGMA foreign_keys=ON");
     std::unique_ptr<Database> db(new Database(path, std::move(conn)));
-    if (Status st = db->Migrate(); !st) return st.error();
+    if (Status st = db->Migrate(version); !st) return st.error();
     return db;
   } catch (const std::exception& e) {
     return Error::Permanent("database", "cannot open database " + path + ": " + e.what());
@@ -248,7 +435,7 @@ Result<std::unique_ptr<SQLite::Database>> Database::OpenReader(const std::string
   }
 }
 
-Status Database::Migrate() {
+Status Database::Migrate(int target) {
   db_->exec(
       "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT "
       "NOT NULL)");
@@ -260,26 +447,30 @@ Status Database::Migrate() {
                                             std::to_string(m.size()) +
                                             "); use a newer liftguardd or restore a backup");
   }
-  for (size_t v = static_cast<size_t>(version_); v < m.size(); ++v) {
+  size_t last = std::min(m.size(), static_cast<size_t>(std::max(target, 0)));
+  for (size_t v = static_cast<size_t>(version_); v < last; ++v) {
     SQLite::Transaction tx(*db_);
-    db_->exec(m[v]);
+    if (m[v].before != nullptr) m[v].before(*db_);
+    db_->exec(m[v].sql);
     SQLite::Statement ins(*db_, "INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)");
     ins.bind(1, static_cast<int>(v + 1));
     ins.bind(2, FormatTime(std::chrono::system_clock::now()));
     ins.exec();
     tx.commit();
     spdlog::info("database {}: migrated to schema version {}", path_, v + 1);
+    version_ = static_cast<int>(v + 1);
   }
-  version_ = static_cast<int>(m.size());
   return Status::Ok();
 }
 
-Status Database::Transaction(const std::function<Status(SQLite::Database&)>& body) {
+Status Database::Transaction(const std::function<Status(SQLite::Database&)>& body, Begin begin) {
   // A transaction belongs to the connection, not the thread: two threads
   // sharing this writer (the event log, the alarm service) must take turns.
   std::lock_guard lock(tx_mu_);
   try {
-    SQLite::Transaction tx(*db_);
+    SQLite::Transaction tx(*db_, begin == Begin::kImmediate
+                                     ? SQLite::TransactionBehavior::IMMEDIATE
+                                     : SQLite::TransactionBehavior::DEFERRED);
     Status st = body(*db_);
     if (!st) return st;  // tx rolls back in its destructor
     tx.commit();

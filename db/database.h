@@ -34,6 +34,8 @@ class Database {
  public:
   // Creates the file (and its folder) if needed and migrates it.
   static Result<std::unique_ptr<Database>> Open(const std::string& path);
+  // Migrates only up to `version`: for tests of a migration's data step.
+  static Result<std::unique_ptr<Database>> OpenAtVersion(const std::string& path, int version);
   // A read-only connection for another thread.
   static Result<std::unique_ptr<SQLite::Database>> OpenReader(const std::string& path);
 
@@ -41,9 +43,14 @@ class Database {
   int schema_version() const { return version_; }
   static int LatestVersion();
 
+  // kImmediate takes the file's write lock at BEGIN instead of at the first
+  // write: for a body that reads what it then writes on (the audit chain's
+  // head), which another process must not change in between.
+  enum class Begin { kDeferred, kImmediate };
   // Runs `body` in one transaction; commits if it returns ok, else rolls
   // back. SQLite exceptions inside become a (transient) Error.
-  Status Transaction(const std::function<Status(SQLite::Database&)>& body);
+  Status Transaction(const std::function<Status(SQLite::Database&)>& body,
+                     Begin begin = Begin::kDeferred);
 
   // Proves the file still takes writes (for /healthz).
   Status CheckWritable();
@@ -52,7 +59,7 @@ class Database {
 
  private:
   Database(std::string path, std::unique_ptr<SQLite::Database> db);
-  Status Migrate();
+  Status Migrate(int target);
 
   std::string path_;
   std::unique_ptr<SQLite::Database> db_;

@@ -78,7 +78,7 @@ std::vector<IncidentRow> Select(SQLite::Statement& q) {
 // is refused at once (SQLITE_BUSY, no busy wait) while another connection
 // (the HTTP server's audit rows, the CLI) holds the write lock.
 
-Result<int64_t> IncidentStore::Insert(const IncidentRow& row) {
+Result<int64_t> IncidentStore::Insert(const IncidentRow& row, const InTransaction& also) {
   int64_t id = 0;
   std::optional<int64_t> open_already;
   Status st = db_.Transaction([&](SQLite::Database& db) -> Status {
@@ -113,7 +113,7 @@ Result<int64_t> IncidentStore::Insert(const IncidentRow& row) {
     }
     id = db.getLastInsertRowid();
     for (const auto& s : row.steps) InsertStep(db, id, s);
-    return Status::Ok();
+    return also ? also(db, id) : Status::Ok();
   });
   if (open_already) {
     return Error::Permanent("incident_open",
@@ -124,7 +124,8 @@ Result<int64_t> IncidentStore::Insert(const IncidentRow& row) {
   return id;
 }
 
-Status IncidentStore::AppendStep(const IncidentRow& row, const IncidentStepRow& step) {
+Status IncidentStore::AppendStep(const IncidentRow& row, const IncidentStepRow& step,
+                                 const InTransaction& also) {
   bool duplicate = false;
   Status st = db_.Transaction([&](SQLite::Database& db) -> Status {
     try {
@@ -153,7 +154,7 @@ Status IncidentStore::AppendStep(const IncidentRow& row, const IncidentStepRow& 
     if (up.exec() != 1) {
       return Error::Permanent("not_found", "there is no incident " + std::to_string(row.id));
     }
-    return Status::Ok();
+    return also ? also(db, row.id) : Status::Ok();
   });
   if (duplicate) {
     return Error::Permanent("out_of_order", "incident " + std::to_string(row.id) + ": " +

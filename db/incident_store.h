@@ -18,6 +18,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,15 +57,22 @@ class IncidentStore {
  public:
   explicit IncidentStore(Database& db) : db_(db) {}
 
-  // One transaction: the incident row and every step in `row.steps`.
-  // Returns the new id. Error code "incident_open" (permanent) if the car
-  // has an open incident already.
-  Result<int64_t> Insert(const IncidentRow& row);
+  // Runs at the end of a write's transaction, on the same connection, with
+  // the incident's id: the outbox messages about the change are enqueued
+  // there (db/outbox_store.h). An error from it rolls the write back.
+  using InTransaction = std::function<Status(SQLite::Database& tx, int64_t incident_id)>;
+
+  // One transaction: the incident row and every step in `row.steps`, then
+  // `also`. Returns the new id. Error code "incident_open" (permanent) if
+  // the car has an open incident already.
+  Result<int64_t> Insert(const IncidentRow& row, const InTransaction& also = {});
 
   // One transaction: appends `step` and updates the incident's state,
-  // latest step, closed_at, eta_min, cause and updated_at from `row`.
-  // Error code "out_of_order" (permanent) if that step is stored already.
-  Status AppendStep(const IncidentRow& row, const IncidentStepRow& step);
+  // latest step, closed_at, eta_min, cause and updated_at from `row`, then
+  // `also`. Error code "out_of_order" (permanent) if that step is stored
+  // already.
+  Status AppendStep(const IncidentRow& row, const IncidentStepRow& step,
+                    const InTransaction& also = {});
 
   // Every open incident with its steps (start-up).
   Result<std::vector<IncidentRow>> LoadOpen();

@@ -213,8 +213,11 @@ struct CarDetector::Impl {
       any_path = any_path || path_enabled[p];
     }
     rules[Idx(AlarmType::kTrapped)].enabled = any_path;
-    // CHANNEL_DOWN is raised by the daemon, never from a car's samples.
-    rules[Idx(AlarmType::kChannelDown)].enabled = false;
+    // CHANNEL_DOWN and the compliance types are raised by the daemon, never
+    // from a car's samples.
+    for (int i = 0; i < kAlarmTypeCount; ++i) {
+      if (!IsCarAlarm(static_cast<AlarmType>(i))) rules[i].enabled = false;
+    }
     if (profile.rated_speed_mm_s && *profile.rated_speed_mm_s > 0) {
       SetRated(*profile.rated_speed_mm_s);
     } else {

@@ -151,11 +151,28 @@ std::string Where(const CarInfo& c, L l) {
   return c.building + (l == L::kZh ? "，" : ", ") + floor;
 }
 
+// A compliance alarm's pseudo-key in words: "person:7" is a certificate
+// holder, "contractor:acme" and "unit:site" the drilling party.
+std::string PseudoSubject(const std::string& key, L l) {
+  const bool zh = l == L::kZh;
+  size_t colon = key.find(':');
+  std::string kind = key.substr(0, colon);
+  std::string id = colon == std::string::npos ? "" : key.substr(colon + 1);
+  if (kind == "person") return (zh ? "持证人 #" : "certificate holder #") + id;
+  if (kind == "contractor") return (zh ? "维保单位 " : "contractor ") + id;
+  if (kind == "unit") return zh ? "使用单位" : "the user unit";
+  return key;
+}
+
 // Which car and where, or for an alarm of no car (CHANNEL_DOWN) the channel,
-// whose id such an alarm carries in `elevator`.
+// whose id such an alarm carries in `elevator`, or a compliance alarm's
+// holder or drilling party.
 std::string Source(const Transition& t, const CarInfo& c, L l) {
-  if (IsCarAlarm(t.type)) return CarLabel(c, l) + (l == L::kZh ? "，" : ", ") + Where(c, l);
+  if (IsAboutCar(t.type, t.elevator)) {
+    return CarLabel(c, l) + (l == L::kZh ? "，" : ", ") + Where(c, l);
+  }
   if (t.elevator.empty()) return "Liftguard";
+  if (IsComplianceAlarm(t.type)) return PseudoSubject(t.elevator, l);
   return (l == L::kZh ? "通道 " : "channel ") + t.elevator;
 }
 
@@ -305,6 +322,47 @@ Words TypeTable(AlarmType t) {
               "Alarms may not reach everyone who should hear of them: watch the dashboard "
               "closely until the channel works again; check the channel (the webhook receiver, "
               "mail server, SMS gateway or MQTT broker, and the network to it) and tell IT."};
+    case AlarmType::kMaintenanceOverdue:
+      return {"电梯维护保养超期：未按期完成维保",
+              "Maintenance overdue: the elevator's servicing was not done in time",
+              "通知维保单位尽快安排维保并在 Liftguard 中录入维保记录；安全管理员须核实并确认记录。",
+              "Have the contractor service the elevator as soon as possible and enter the "
+              "maintenance record in Liftguard; the safety manager checks and confirms it."};
+    case AlarmType::kInspectionDue:
+      return {"定期检验（或自行检测）即将到期",
+              "The periodic inspection (or self-test) is due soon",
+              "安全管理员须在检验合格标志到期前 1 个月向检验机构申请定期检验，约定日期后在 "
+              "Liftguard 中录入检验计划。",
+              "The safety manager applies to the inspection agency at least 1 month before the "
+              "inspection mark expires and enters the agreed date in Liftguard's inspection "
+              "plan."};
+    case AlarmType::kInspectionOverdue:
+      return {
+          "定期检验超期：检验合格标志已过期，电梯不得使用",
+          "Inspection overdue: the inspection mark has expired and the elevator may not be used",
+          "立即停用该电梯并在各层门口放置停用警示；尽快联系检验机构完成检验，检验合格并录入"
+          "新的检验合格标志后方可恢复使用。",
+          "Take the elevator out of service now and put a notice at the landings; have the "
+          "inspection agency inspect it as soon as possible; it runs again only after it "
+          "passes and the new mark is recorded in Liftguard."};
+    case AlarmType::kCertificateExpiring:
+      return {"作业人员证书即将到期", "A personnel certificate expires soon",
+              "持证人须在证书到期前 3 个月申请复审；复审后在 Liftguard 中录入新证书。",
+              "The holder applies for renewal (at least 3 months before expiry); enter the "
+              "renewed certificate in Liftguard."};
+    case AlarmType::kCertificateExpired:
+      return {"作业人员证书已过期", "A personnel certificate has expired",
+              "持证人不得再从事相应作业（维保人员不得签署维保记录），直至取得新证书并录入 "
+              "Liftguard。",
+              "The holder may no longer do that work (a technician may not sign maintenance "
+              "records) until a renewed certificate is entered in Liftguard."};
+    case AlarmType::kDrillOverdue:
+      return {"应急救援演练超期", "The rescue drill is overdue",
+              "安全管理员须组织困人救援演练（使用单位每年至少一次，维保单位每 6 个月至少一次），"
+              "并在 Liftguard 中录入演练记录。",
+              "The safety manager organises a trapped-passenger rescue drill (the user unit at "
+              "least once a year, the contractor at least every 6 months) and enters its record "
+              "in Liftguard."};
     case AlarmType::kCount:
       break;
   }
@@ -528,7 +586,7 @@ Message AlarmMessage(const Transition& t, const CarInfo& car, WallTime now, cons
     const bool zh = l == L::kZh;
     const Language lang = zh ? Language::kChinese : Language::kEnglish;
     Doc d;
-    const bool of_car = IsCarAlarm(t.type);
+    const bool of_car = IsAboutCar(t.type, t.elevator);
     d.subject = Tag(a.severity, l) +
                 (zh ? std::string(AlarmTypeChinese(t.type)) + "："
                     : std::string(AlarmTypeName(t.type)) + ": ") +
@@ -538,6 +596,8 @@ Message AlarmMessage(const Transition& t, const CarInfo& car, WallTime now, cons
       d.Field(zh ? "电梯" : "Car", CarLabel(car, l));
       d.Field(zh ? "注册代码" : "Registration code", car.registration_code);
       d.Field(zh ? "位置" : "Where", Where(car, l));
+    } else if (IsComplianceAlarm(t.type)) {
+      d.Field(zh ? "对象" : "About", PseudoSubject(t.elevator, l));
     } else {
       d.Field(zh ? "通道" : "Channel", t.elevator);
     }

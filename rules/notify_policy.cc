@@ -31,6 +31,12 @@ const std::vector<Target>& SeverityRoutes::For(Severity s) const {
   return minor;
 }
 
+const std::vector<Target>& SeverityRoutes::For(AlarmType t, Severity s) const {
+  if (t == AlarmType::kMaintenanceOverdue) return maintenance;
+  if (IsComplianceAlarm(t)) return records;
+  return For(s);
+}
+
 SeverityRoutes DefaultSeverityRoutes(const Directory& directory) {
   const Target security{Target::Kind::kSecurityRoom, ""};
   const Target on_call{Target::Kind::kOnCallContractor, ""};
@@ -47,6 +53,10 @@ SeverityRoutes DefaultSeverityRoutes(const Directory& directory) {
   r.major = {security};
   r.major.insert(r.major.end(), managers.begin(), managers.end());
   r.minor = {security};
+  r.records = {security};
+  r.records.insert(r.records.end(), managers.begin(), managers.end());
+  r.maintenance = r.records;
+  r.maintenance.push_back(on_call);
   return r;
 }
 
@@ -66,7 +76,7 @@ AlarmNotice PlanAlarmNotice(const Transition& t, std::string_view contractor,
                             const SeverityRoutes& routes, const Directory& directory) {
   AlarmNotice out;
   if (t.notify != Notify::kNow || NotifiedByEscalation(t.type)) return out;
-  Resolution r = ResolveTargets(routes.For(t.alarm.severity), contractor, directory);
+  Resolution r = ResolveTargets(routes.For(t.type, t.alarm.severity), contractor, directory);
   for (Recipient& rec : r.recipients) {
     std::string key = AlarmNoticeKey(t, rec);
     out.deliveries.push_back(AlarmDelivery{std::move(rec), std::move(key)});
@@ -82,7 +92,7 @@ DigestNotice PlanDigest(const Digest& d, const ContractorOf& contractor_of,
     const Transition& t = d.items[i];
     if (NotifiedByEscalation(t.type)) continue;
     std::string contractor = contractor_of ? contractor_of(t.elevator) : std::string();
-    Resolution r = ResolveTargets(routes.For(t.alarm.severity), contractor, directory);
+    Resolution r = ResolveTargets(routes.For(t.type, t.alarm.severity), contractor, directory);
     for (Recipient& rec : r.recipients) {
       std::string key = DigestKey(d, rec);
       auto it = std::find_if(out.deliveries.begin(), out.deliveries.end(),

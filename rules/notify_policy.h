@@ -20,6 +20,10 @@
 //   critical: security-room, contractor:on-call, the safety manager contact(s)
 //   major:    security-room, the safety manager contact(s)
 //   minor:    security-room
+// Compliance alarms (records: maintenance, inspections, certificates,
+// drills) are reminders for the people who answer for the records, whatever
+// their severity: security-room and the safety manager contact(s); for
+// MAINTENANCE_OVERDUE also contractor:on-call, who does the servicing.
 // The safety manager contacts are the [[contact]]s whose id is
 // `safety-manager` or starts with `safety-manager-`; with none, the
 // `safety-manager` target is kept and reported as Unresolved every time,
@@ -48,7 +52,10 @@ struct SeverityRoutes {
   std::vector<Target> critical;
   std::vector<Target> major;
   std::vector<Target> minor;
+  std::vector<Target> records;      // compliance alarms
+  std::vector<Target> maintenance;  // MAINTENANCE_OVERDUE
   const std::vector<Target>& For(Severity s) const;
+  const std::vector<Target>& For(AlarmType t, Severity s) const;
 };
 
 // The default mapping above, with the directory's safety manager contacts.

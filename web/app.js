@@ -7,6 +7,11 @@
 // there is no polling. The token lives in sessionStorage (gone with the
 // tab); the language choice in localStorage.
 //
+// The nav switches between this live console and the records pages of
+// records.js (maintenance, inspections, certificates, drills,
+// rectifications, reports), one per address hash (#/maintenance); the
+// stream and the alarm sound go on whichever page is shown.
+//
 // Everything is built with DOM calls, never innerHTML, so names and notes
 // from the server cannot inject markup; the page runs under a CSP without
 // inline script or style.
@@ -53,6 +58,7 @@
     document.title = t('app.name');
     for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
     for (const el of document.querySelectorAll('[data-i18n-title]')) el.title = t(el.dataset.i18nTitle);
+    for (const el of document.querySelectorAll('[data-i18n-placeholder]')) el.placeholder = t(el.dataset.i18nPlaceholder);
   }
 
   function setLanguage(l) {
@@ -63,6 +69,7 @@
       showUser();
       setConn(S.conn);
       renderAll();
+      if (Records) Records.rerender();
     }
   }
 
@@ -131,6 +138,7 @@
     loaded: false,
     renderTimer: null,
     dirty: new Set(),
+    page: 'live',            // the nav's page: live, or a records page (records.js)
   };
 
   function loadSession() {
@@ -306,6 +314,8 @@
     Sound.updateBanner();
     if ($('dialog').open) $('dialog').close();
     for (const id of ['buildings', 'alarms', 'incidents']) $(id).replaceChildren();
+    if (Records) Records.reset();
+    S.page = 'live';
     showLogin(messageKey);
   }
 
@@ -314,6 +324,10 @@
     $('user-role').textContent = t(`role.${S.session.role}`);
     $('user-role').dataset.role = S.session.role;
     $('incident-new').hidden = !CAN_OPEN_INCIDENT.has(S.session.role);
+    for (const b of document.querySelectorAll('#nav [data-page]')) {
+      const p = b.dataset.page;
+      b.hidden = p !== 'live' && !(Records && Records.canView(p, S.session.role));
+    }
   }
 
   function enterApp() {
@@ -328,6 +342,56 @@
     Sound.updateBanner();
     renderAll();
     openStream();
+    showPage(pageFromHash());
+  }
+
+  // ---- pages (the nav) -----------------------------------------------------
+
+  // #/maintenance and so on; the live page is the default and has no hash,
+  // so the security room's screen is what a bare address opens.
+  function pageFromHash() {
+    const m = /^#\/([a-z_]+)$/.exec(location.hash || '');
+    return m ? m[1] : 'live';
+  }
+
+  function showPage(page) {
+    if (!S.session) return;
+    if (page !== 'live' && !(Records && Records.canView(page, S.session.role))) {
+      page = 'live';
+      if (location.hash) history.replaceState(null, '', location.pathname + location.search);
+    }
+    const changed = page !== S.page || (page !== 'live' && $('records').hidden);
+    S.page = page;
+    document.body.dataset.page = page;
+    $('console').hidden = page !== 'live';
+    $('records').hidden = page === 'live';
+    for (const b of document.querySelectorAll('#nav [data-page]')) {
+      const on = b.dataset.page === page;
+      b.classList.toggle('is-active', on);
+      if (on) b.setAttribute('aria-current', 'page'); else b.removeAttribute('aria-current');
+    }
+    if (!changed) return;
+    if (page === 'live') {
+      if (Records) Records.close();
+    } else {
+      Records.open(page);
+      window.scrollTo(0, 0);
+    }
+  }
+
+  function onNavClick(ev) {
+    const b = ev.target.closest('[data-page]');
+    if (!b) return;
+    const page = b.dataset.page;
+    const hash = page === 'live' ? '' : `#/${page}`;
+    if ((location.hash || '') === hash) {
+      showPage(page);
+    } else if (hash) {
+      location.hash = hash;
+    } else {
+      history.pushState(null, '', location.pathname + location.search);
+      showPage('live');
+    }
   }
 
   // ---- the stream ----------------------------------------------------------
@@ -375,6 +439,14 @@
     es.addEventListener('state', (e) => onStateEvent(parse(e.data)));
     es.addEventListener('alarm', (e) => onAlarmEvent(parse(e.data)));
     es.addEventListener('incident', (e) => onIncidentEvent(parse(e.data)));
+    es.addEventListener('notice', (e) => onNoticeEvent(parse(e.data)));
+  }
+
+  // The security room's notifications (docs/notifications.md): the
+  // alarm or rescue itself shows in the lists; the notice is its message.
+  function onNoticeEvent(n) {
+    if (!n || !n.subject) return;
+    toast(n.subject, n.severity === 'critical' || n.severity === 'major' ? 'error' : 'info');
   }
 
   function parse(text) {
@@ -568,6 +640,11 @@
     $('kpi-alarms').dataset.alert = String(live > 0);
     $('kpi-incidents').textContent = S.loaded ? String(S.incidents.size) : '–';
     $('kpi-incidents').dataset.alert = String(S.incidents.size > 0);
+    // The nav's live tab keeps the security room told while a records page
+    // is open; the sound goes on regardless of the page.
+    const unacked = [...S.alarms.values()].some(isCriticalUnacked);
+    $('nav-live-count').textContent = S.loaded && live > 0 ? String(live) : '';
+    $('nav-live-count').dataset.alert = String(unacked);
   }
 
   function carLabel(id) {
@@ -956,6 +1033,41 @@
     });
   }
 
+  // ---- the records pages (records.js) ---------------------------------------
+
+  // What records.js may use of this page: the same API client, words,
+  // DOM builder, dialog and toasts, and the cars the live page knows.
+  const Records = window.LG_RECORDS ? window.LG_RECORDS({
+    api,
+    t,
+    h,
+    ask,
+    toast,
+    session: () => S.session,
+    cars: () => S.cars,
+    // Before the stream's first load (a records page opened straight away).
+    async loadCars() {
+      const cars = await api('GET', '/api/v1/elevators');
+      if (S.cars.size === 0) S.cars = new Map(cars.map((c) => [c.id, c]));
+    },
+    // A non-JSON answer (a report as CSV or HTML), with the token.
+    async fetchRaw(path) {
+      let res;
+      try {
+        res = await fetch(path, { headers: { Authorization: `Bearer ${S.session.token}` }, cache: 'no-store' });
+      } catch (_) {
+        throw new ApiError(0, 'network', t('login.network'));
+      }
+      if (!res.ok) {
+        const data = await res.json().catch(() => null);
+        const err = data && data.error ? data.error : {};
+        if (res.status === 401 && S.session) signOut('login.expired');
+        throw new ApiError(res.status, err.code, err.message || `HTTP ${res.status}`);
+      }
+      return res;
+    },
+  }) : null;
+
   // ---- start ---------------------------------------------------------------
 
   function init() {
@@ -968,6 +1080,9 @@
     $('dialog-cancel').addEventListener('click', () => $('dialog').close());
     $('incident-new').addEventListener('click', askNewIncident);
     $('sound-banner').addEventListener('click', () => Sound.unlock());
+    $('nav').addEventListener('click', onNavClick);
+    window.addEventListener('hashchange', () => showPage(pageFromHash()));
+    window.addEventListener('popstate', () => showPage(pageFromHash()));
     // Any click is a gesture that may unlock the sound after a reload.
     document.addEventListener('pointerdown', () => { if (S.session && !Sound.running()) Sound.unlock(); });
     document.addEventListener('keydown', () => { if (S.session && !Sound.running()) Sound.unlock(); });

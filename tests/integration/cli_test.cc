@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "daemon/auth.h"
+#include "db/audit_log.h"
 #include "db/database.h"
 #include "tests/integration/harness.h"
 
@@ -284,6 +285,115 @@ TEST_F(CliDbTest, UserAddListPasswdDisable) {
   ASSERT_GE(audit.size(), 4u);
   EXPECT_NE(audit[2].detail.find("acme-tech (contractor, contractor acme)"), std::string::npos)
       << audit[2].detail;
+}
+
+// `audit verify` and `audit list` on the file: intact after the CLI's own
+// audited writes; each kind of tampering done with the sqlite3 library
+// behind the triggers is named with its row.
+TEST_F(CliDbTest, AuditVerifyFindsTampering) {
+  Ran r = Run({"audit", "verify", "--db", db_});
+  EXPECT_EQ(r.exit, 1) << r;
+  EXPECT_NE(r.err.find("there is no database at"), std::string::npos) << r;
+
+  for (const char* name : {"ann", "bob", "cy", "dee"}) {
+    r = Run({"user", "add", name, "--role", "operator", "--password-stdin", "--db", db_},
+            kOperatorPw + "\n");
+    ASSERT_EQ(r.exit, 0) << r;
+  }
+  r = Run({"user", "disable", "nobody", "--db", db_});  // refused, audited too
+  EXPECT_EQ(r.exit, 1) << r;
+
+  r = Run({"audit", "verify", "--db", db_});
+  ASSERT_EQ(r.exit, 0) << r;
+  std::string head;
+  {
+    SQLite::Database h(db_, SQLite::OPEN_READONLY);
+    head = h.execAndGet("SELECT hash FROM audit_log WHERE id = 5").getString();
+  }
+  EXPECT_EQ(r.out, "audit log intact: 5 rows in " + db_ + "; last row 5, hash " + head + "\n") << r;
+  r = Run({"audit", "verify", "--db", db_, "--json"});
+  ASSERT_EQ(r.exit, 0) << r;
+  json j = Json(r);
+  EXPECT_EQ(j["intact"], true);
+  EXPECT_EQ(j["rows"], 5);
+  EXPECT_EQ(j["head_id"], 5);
+  EXPECT_EQ(j["head_hash"], head);
+
+  r = Run({"audit", "list", "--db", db_, "--limit", "2"});
+  ASSERT_EQ(r.exit, 0) << r;
+  auto lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 3u) << r;
+  EXPECT_EQ(lines[0].rfind("ID", 0), 0u) << r;
+  EXPECT_EQ(lines[1].rfind("5 ", 0), 0u) << r;
+  EXPECT_NE(lines[1].find("CLI user disable"), std::string::npos) << r;
+  EXPECT_NE(lines[2].find("CLI user add"), std::string::npos) << r;
+  r = Run({"audit", "list", "--db", db_, "--json"});
+  ASSERT_EQ(r.exit, 0) << r;
+  json rows = Json(r);
+  ASSERT_EQ(rows.size(), 5u);
+  EXPECT_EQ(rows[0]["status"], 404);
+  EXPECT_EQ(rows[0]["hash"], head);
+  EXPECT_EQ(rows[0]["prev_hash"], rows[1]["hash"]);
+  r = Run({"audit", "list", "--db", db_, "--limit", "0"});
+  EXPECT_EQ(r.exit, 2) << r;
+
+  // Copies to tamper with, one per kind, made with the CLI's own backup.
+  std::map<std::string, std::string> copy;
+  for (const char* kind : {"changed", "deleted", "cut", "reordered", "forged"}) {
+    copy[kind] = dir_ + "/" + kind + ".db";
+    ASSERT_EQ(Run({"db", "backup", copy[kind], "--db", db_}).exit, 0);
+  }
+  // The triggers stop plain edits.
+  {
+    SQLite::Database h(copy["changed"], SQLite::OPEN_READWRITE);
+    EXPECT_THROW(h.exec("UPDATE audit_log SET who = 'mallory' WHERE id = 2"), SQLite::Exception);
+    EXPECT_THROW(h.exec("DELETE FROM audit_log WHERE id = 2"), SQLite::Exception);
+  }
+  auto tamper = [&](const std::string& kind, const std::string& sql) {
+    SQLite::Database h(copy[kind], SQLite::OPEN_READWRITE);
+    h.exec("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;");
+    h.exec(sql);
+  };
+  tamper("changed", "UPDATE audit_log SET who = 'mallory' WHERE id = 2");
+  tamper("deleted", "DELETE FROM audit_log WHERE id = 3");
+  tamper("cut", "DELETE FROM audit_log WHERE id = 5");
+  tamper("reordered",
+         "UPDATE audit_log SET id = -1 WHERE id = 2; UPDATE audit_log SET id = 2 WHERE id = 3; "
+         "UPDATE audit_log SET id = 3 WHERE id = -1");
+  tamper("forged",
+         "INSERT INTO audit_log(id, at, who, role, address, method, path, status, detail, "
+         "prev_hash, hash) SELECT 6, at, 'mallory', '', 'local', 'CLI', 'user add', 200, "
+         "'user eve (admin)', hash, hash FROM audit_log WHERE id = 5");
+  struct Want {
+    const char* kind;
+    int bad_id;
+    const char* problem;
+    const char* words;
+  };
+  for (const Want& w : std::vector<Want>{
+           {"changed", 2, "changed", "row 2 does not match its hash"},
+           {"deleted", 3, "deleted", "row 3 was deleted"},
+           {"cut", 5, "deleted", "row 5 was deleted from the end"},
+           {"reordered", 2, "reordered", "row 2 follows row 3"},
+           {"forged", 6, "changed", "row 6 does not match its hash"},
+       }) {
+    SCOPED_TRACE(w.kind);
+    r = Run({"audit", "verify", "--db", copy[w.kind]});
+    EXPECT_EQ(r.exit, 1) << r;
+    EXPECT_EQ(r.out, "") << r;
+    EXPECT_NE(r.err.find("is broken at row " + std::to_string(w.bad_id) + " (" + w.problem + ")"),
+              std::string::npos)
+        << r;
+    EXPECT_NE(r.err.find(w.words), std::string::npos) << r;
+    r = Run({"audit", "verify", "--db", copy[w.kind], "--json"});
+    EXPECT_EQ(r.exit, 1) << r;
+    json v = Json(r);
+    EXPECT_EQ(v["intact"], false);
+    EXPECT_EQ(v["first_bad_id"], w.bad_id);
+    EXPECT_EQ(v["problem"], w.problem);
+  }
+  // The original was not touched by any of it.
+  EXPECT_EQ(Run({"audit", "verify", "--db", db_}).exit, 0);
 }
 
 TEST_F(CliDbTest, BadRoleAndContractorAreRefused) {
@@ -694,12 +804,12 @@ TEST_F(CliDaemonTest, BackupWhileTheDaemonRuns) {
     auto db = db::Database::Open(live);
     if (!db.ok()) return;
     while (!stop) {
-      auth::AuditEntry e;
+      db::AuditEntry e;
       e.at = std::chrono::system_clock::now();
       e.who = "load";
       e.method = "TEST";
       e.path = "/busy";
-      if (auth::Audit(**db, e)) ++written;
+      if (db::AppendAudit(**db, e)) ++written;
     }
   });
   ASSERT_TRUE(Eventually([&] { return written > 50; }, 10s));
@@ -752,6 +862,16 @@ TEST_F(CliDaemonTest, BackupWhileTheDaemonRuns) {
   r = As("late", "late-user-password");
   EXPECT_EQ(r.exit, 0) << r;
   EXPECT_NE(r.out.find("(safety_manager)"), std::string::npos) << r;
+
+  // The audit chain held with three writers on the file (this test's
+  // thread, the daemon's logins, the CLI's user add), in the copy too.
+  r = Run({"audit", "verify", "--config", cfg_, "--json"});
+  ASSERT_EQ(r.exit, 0) << r;
+  EXPECT_EQ(Json(r)["intact"], true) << r;
+  EXPECT_GT(Json(r)["rows"].get<int>(), written_during) << r;
+  r = Run({"audit", "verify", "--db", dest});
+  EXPECT_EQ(r.exit, 0) << r;
+  EXPECT_NE(r.out.find("audit log intact: "), std::string::npos) << r;
 
   r = Run({"db", "backup", dir_ + "/backup", "--config", cfg_});
   EXPECT_EQ(r.exit, 2) << r;

@@ -1082,6 +1082,86 @@ name = "T"
   EXPECT_THAT(errors[0], StartsWith("F:3: TOML syntax error: "));
 }
 
+TEST_F(ConfigTest, NotificationKeysOfSiteAndNotify) {
+  Result<Config> ok = Parse(R"([site]
+name = "S"
+timezone = "+05:30"
+language = "zh"
+acknowledge_target_min = 2
+accept_target_min = 4
+main_responsible = "director"
+[[contact]]
+id = "director"
+channels = ["mqtt:site/director"]
+[mqtt]
+url = "mqtt://b"
+[notify]
+test_interval_h = 24
+retry_cap_s = 30
+)");
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(ok->site.utc_offset_min, 330);
+  EXPECT_EQ(ok->site.language, "zh");
+  EXPECT_EQ(ok->site.acknowledge_target_min, 2);
+  EXPECT_EQ(ok->site.accept_target_min, 4);
+  EXPECT_EQ(ok->site.main_responsible, "director");
+  EXPECT_EQ(ok->notify.test_interval_h, 24);
+  EXPECT_EQ(ok->notify.retry_cap_s, 30);
+
+  Result<Config> defaults = Parse("[site]\nname = \"S\"\n");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->site.utc_offset_min, 480);  // Asia/Shanghai
+  EXPECT_EQ(defaults->site.language, "both");
+  EXPECT_EQ(defaults->site.acknowledge_target_min, 3);
+  EXPECT_EQ(defaults->site.accept_target_min, 5);
+  EXPECT_EQ(defaults->notify.test_interval_h, 72);
+  EXPECT_EQ(defaults->notify.retry_cap_s, 60);
+  EXPECT_TRUE(defaults->escalation.empty());
+
+  EXPECT_THAT(Errors(R"([site]
+name = "S"
+timezone = "Europe/Berlin"
+language = "fr"
+acknowledge_target_min = 0
+accept_target_min = 241
+main_responsible = "nobody"
+[notify]
+test_interval_h = 73
+retry_cap_s = 0
+wait = 1
+)"),
+              ElementsAre("F:3: 'timezone' 'Europe/Berlin' is not one Liftguard knows: use a zone "
+                          "of the table in docs/configuration.md (e.g. \"Asia/Shanghai\", "
+                          "\"UTC\") or the site's offset from UTC, e.g. \"+08:00\"",
+                          "F:4: 'language' must be \"zh\", \"en\" or \"both\", not 'fr'",
+                          "F:5: 'acknowledge_target_min' must be 1..60, not 0",
+                          "F:6: 'accept_target_min' must be 1..240, not 241",
+                          "F:7: 'main_responsible' must be the id of a [[contact]], not 'nobody'",
+                          "F:9: 'test_interval_h' must be 0..72, not 73",
+                          "F:10: 'retry_cap_s' must be 1..3600, not 0",
+                          "F:11: unknown key 'wait' in [notify]"));
+  EXPECT_FALSE(FixedUtcOffsetMin("+14:01").has_value());
+  EXPECT_FALSE(FixedUtcOffsetMin("+08:60").has_value());
+  EXPECT_EQ(FixedUtcOffsetMin("-03:30"), -210);
+  EXPECT_EQ(FixedUtcOffsetMin("UTC"), 0);
+  EXPECT_EQ(FixedUtcOffsetMin("Asia/Tokyo"), 540);
+}
+
+TEST_F(ConfigTest, AChainWhoseFirstStepLeavesOutTheContractorWarns) {
+  Result<Config> c = Parse(R"([site]
+name = "S"
+[[escalation]]
+after_min = 0
+notify = ["security-room"]
+[[escalation]]
+after_min = 2
+notify = ["contractor:on-call"]
+)");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_EQ(c->warnings.size(), 1u);
+  EXPECT_THAT(c->warnings[0], HasSubstr(":3: no [[escalation]] step with after_min = 0"));
+}
+
 TEST_F(ConfigTest, UnreadableFile) {
   Result<Config> result = LoadConfig((dir_ / "absent.toml").string());
   ASSERT_FALSE(result.ok());

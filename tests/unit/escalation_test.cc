@@ -434,6 +434,14 @@ TEST(NotifyPolicy, DefaultRoutesBySeverity) {
   EXPECT_EQ(r.major, (std::vector<Target>{T("security-room"), T("safety-manager")}));
   EXPECT_EQ(r.minor, (std::vector<Target>{T("security-room")}));
   EXPECT_EQ(&r.For(Severity::kMajor), &r.major);
+  // Records reminders reach the safety manager whatever their severity, and
+  // an overdue servicing the contractor too.
+  EXPECT_EQ(r.For(AlarmType::kCertificateExpiring, Severity::kMinor),
+            (std::vector<Target>{T("security-room"), T("safety-manager")}));
+  EXPECT_EQ(
+      r.For(AlarmType::kMaintenanceOverdue, Severity::kMinor),
+      (std::vector<Target>{T("security-room"), T("safety-manager"), T("contractor:on-call")}));
+  EXPECT_EQ(&r.For(AlarmType::kDoorLockFault, Severity::kMajor), &r.major);
 
   // Every safety-manager-* contact counts; "safety-managers" does not.
   Directory d2 = d;
@@ -636,8 +644,9 @@ Transition Raised(AlarmType type, WallTime at) {
     f.message = "E35: door lock short-circuit";
   }
   if (type == AlarmType::kTrapped) f.subtype = "between_floors";
-  // An alarm of no car (CHANNEL_DOWN) carries its channel's id instead.
-  const std::string source = IsCarAlarm(type) ? "OP-1" : "wecom-safety";
+  // An alarm of no car (CHANNEL_DOWN) carries its channel's id instead; a
+  // compliance alarm of a car carries the car's.
+  const std::string source = IsAboutCar(type, "OP-1") ? "OP-1" : "wecom-safety";
   return book.OnFinding(source, f, std::nullopt).transitions.at(0);
 }
 
@@ -658,7 +667,7 @@ TEST(MessageText, EveryAlarmTypeInBothLanguages) {
 
     Transition t = Raised(type, kOpen);
     Message m = AlarmMessage(t, Car(), kOpen + 3min, o);
-    const bool of_car = IsCarAlarm(type);
+    const bool of_car = IsAboutCar(type, "OP-1");
     for (const std::string* part : {&m.subject, &m.text, &m.markdown}) {
       EXPECT_TRUE(Has(*part, name)) << name;                    // the type, English
       EXPECT_TRUE(Has(*part, AlarmTypeChinese(type))) << name;  // and Chinese
@@ -713,6 +722,23 @@ TEST(MessageText, EveryAlarmTypeInBothLanguages) {
   EXPECT_EQ(whats_zh.size(), static_cast<size_t>(kAlarmTypeCount));
   EXPECT_GE(todos_en.size(), static_cast<size_t>(kAlarmTypeCount) - 1);
   EXPECT_GE(todos_zh.size(), static_cast<size_t>(kAlarmTypeCount) - 1);
+}
+
+TEST(MessageText, ComplianceAlarmsOfNoCarNameTheirHolderOrParty) {
+  TextOptions o;
+  AlarmBook book{RulesConfig{}};
+  Finding f = F(AlarmType::kCertificateExpired, true, kOpen);
+  f.message = "Li Wei (category T): certificate T-1 expired 2026-11-22";
+  Transition t = book.OnFinding("person:7", f, std::nullopt).transitions.at(0);
+  Message m = AlarmMessage(t, Car(), kOpen, o);
+  EXPECT_TRUE(Has(m.subject, "certificate holder #7")) << m.subject;
+  EXPECT_TRUE(Has(m.subject, "持证人 #7")) << m.subject;
+  EXPECT_TRUE(Has(m.text, "Li Wei (category T)")) << m.text;
+  EXPECT_FALSE(Has(m.text, "OP-1")) << m.text;
+  EXPECT_FALSE(Has(m.text, "channel")) << m.text;
+  Transition d = book.OnFinding("unit:site", F(AlarmType::kDrillOverdue, true, kOpen), std::nullopt)
+                     .transitions.at(0);
+  EXPECT_TRUE(Has(AlarmMessage(d, Car(), kOpen, o).subject, "the user unit"));
 }
 
 TEST(MessageText, TrappedSaysWhatToDoWithTheDeadlines) {

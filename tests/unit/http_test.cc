@@ -22,6 +22,7 @@
 #include "daemon/http_server.h"
 #include "daemon/incident_service.h"
 #include "daemon/live_state.h"
+#include "daemon/records_service.h"
 #include "db/database.h"
 #include "rules/detector.h"
 
@@ -188,6 +189,18 @@ class HttpTest : public ::testing::Test {
       return "";
     };
     deps.polling = [this] { return polling_.load(); };
+    records_ = std::make_unique<RecordsService>(*db_, SystemClock::Instance(),
+                                                SiteTime::Fixed(std::chrono::hours(8)));
+    ASSERT_TRUE(records_
+                    ->SetConfig({{"A1", "Car A1", "2018-06-01", "acme"},
+                                 {"A2", "Car A2", "", "acme"},
+                                 {"B1", "Car B1", "", "beta"}},
+                                {{"acme", "Acme", "+86 1", true}, {"beta", "Beta", "+86 2", true}},
+                                6 * 60)
+                    .ok());
+    records_->SetSink(
+        [this](std::vector<ComplianceAlarm> v) { alarms_->PostCompliance(std::move(v)); });
+    deps.records = records_.get();
     HttpOptions opts;
     opts.listen = "127.0.0.1:0";
     opts.body_limit = 64 * 1024;
@@ -218,6 +231,7 @@ class HttpTest : public ::testing::Test {
 
   void TearDown() override {
     if (server_) server_->Stop();
+    if (records_) records_->Stop();
     work_.reset();
     if (thread_.joinable()) thread_.join();
     server_.reset();
@@ -263,6 +277,7 @@ class HttpTest : public ::testing::Test {
   LiveState state_;
   std::unique_ptr<AlarmService> alarms_;
   std::unique_ptr<IncidentService> incidents_;
+  std::unique_ptr<RecordsService> records_;  // started by the tests that want its thread
   std::unique_ptr<HttpServer> server_;
   std::atomic<bool> polling_{true};
   std::thread thread_;
@@ -1072,6 +1087,254 @@ TEST_F(HttpLimitsTest, ASlowStreamClientIsDroppedOthersKeepTheirs) {
   listener(t);
   EXPECT_NE(ReadSome(fast, 5s, "small").find("event: alarm"), std::string::npos);
   ::close(fast);
+}
+
+// ---- records (daemon/records_api.h) ---------------------------------------------
+
+class RecordsHttpTest : public HttpTest {
+ protected:
+  Reply Post(const std::string& user, const std::string& path, const json& body) {
+    return Call(port_, "POST", path, Token(user), body.dump());
+  }
+  Reply Get(const std::string& user, const std::string& path) {
+    return Call(port_, "GET", path, Token(user));
+  }
+  std::string Token(const std::string& user) {
+    auto it = tokens_.find(user);
+    if (it != tokens_.end()) return it->second;
+    return tokens_[user] = Login(user);
+  }
+  // A maintenance record of yesterday at the site (+08:00).
+  json Maintenance(const std::string& car, const std::string& cert = "T-ACME-1") {
+    WallTime y = std::chrono::system_clock::now() - std::chrono::hours(24);
+    return {{"elevator", car},
+            {"kind", "half_monthly"},
+            {"started_at", db::FormatTime(y)},
+            {"ended_at", db::FormatTime(y + std::chrono::hours(1))},
+            {"technicians", {{{"name", "Li Wei"}, {"certificate", cert}}}},
+            {"items", {{{"item", "brake"}, {"result", "ok"}}}},
+            {"findings", "all fine"}};
+  }
+  void Certificate(const std::string& number, const std::string& contractor,
+                   const std::string& issued) {
+    Reply r = Post("sam", "/api/v1/certificates",
+                   {{"kind", "personnel"},
+                    {"holder", "Holder of " + number},
+                    {"holder_contractor", contractor},
+                    {"category", "T"},
+                    {"number", number},
+                    {"issued", issued}});
+    ASSERT_EQ(r.status, 201) << r.body;
+  }
+  std::map<std::string, std::string> tokens_;
+};
+
+TEST_F(RecordsHttpTest, RolesFollowTheRecordsTable) {
+  Certificate("T-ACME-1", "acme", "2025-01-01");
+  Certificate("T-BETA-1", "beta", "2025-01-01");
+  // Maintenance: a contractor writes for its own cars; the safety manager too.
+  for (const char* who : {"olga", "ivan", "ada"}) {
+    EXPECT_EQ(Post(who, "/api/v1/maintenance", Maintenance("A1")).status, 403) << who;
+  }
+  Reply other = Post("carl", "/api/v1/maintenance", Maintenance("B1", "T-BETA-1"));
+  EXPECT_EQ(other.status, 404) << other.body;
+  Reply mine = Post("carl", "/api/v1/maintenance", Maintenance("A1"));
+  ASSERT_EQ(mine.status, 201) << mine.body;
+  EXPECT_EQ(mine.Json()["contractor"], "acme");
+  EXPECT_EQ(mine.Json()["confirmed"], false);
+  const std::string id = std::to_string(mine.Json()["id"].get<int64_t>());
+  EXPECT_EQ(Post("bea", "/api/v1/maintenance", Maintenance("B1", "T-BETA-1")).status, 201);
+  EXPECT_EQ(Post("sam", "/api/v1/maintenance", Maintenance("A2")).status, 201);
+  // Reads: any role; a contractor sees its own.
+  json carl = Get("carl", "/api/v1/maintenance").Json();
+  ASSERT_EQ(carl["records"].size(), 2u) << carl;
+  for (const auto& r : carl["records"]) EXPECT_EQ(r["contractor"], "acme");
+  EXPECT_EQ(Get("olga", "/api/v1/maintenance").Json()["records"].size(), 3u);
+  EXPECT_EQ(Get("bea", "/api/v1/maintenance/" + id).status, 404);
+  // Confirm: the safety manager only.
+  EXPECT_EQ(Post("carl", "/api/v1/maintenance/" + id + "/confirm", json::object()).status, 403);
+  EXPECT_EQ(Post("olga", "/api/v1/maintenance/" + id + "/confirm", json::object()).status, 403);
+  Reply confirmed = Post("sam", "/api/v1/maintenance/" + id + "/confirm", json::object());
+  ASSERT_EQ(confirmed.status, 200) << confirmed.body;
+  EXPECT_EQ(confirmed.Json()["confirmed_by"], "sam");
+  // Editing a confirmed record: 409, amend instead.
+  Reply edit =
+      Call(port_, "PUT", "/api/v1/maintenance/" + id, Token("carl"), Maintenance("A1").dump());
+  EXPECT_EQ(edit.status, 409) << edit.body;
+  EXPECT_NE(edit.Json()["error"]["message"].get<std::string>().find("/amend"), std::string::npos);
+  Reply amend = Post("carl", "/api/v1/maintenance/" + id + "/amend", Maintenance("A1"));
+  ASSERT_EQ(amend.status, 201) << amend.body;
+  EXPECT_EQ(std::to_string(amend.Json()["amends"].get<int64_t>()), id);
+  // Deleting a young record: 409 for the safety manager, 403 for others.
+  EXPECT_EQ(Call(port_, "DELETE", "/api/v1/maintenance/" + id, Token("carl")).status, 403);
+  Reply del = Call(port_, "DELETE", "/api/v1/maintenance/" + id, Token("sam"));
+  EXPECT_EQ(del.status, 409) << del.body;
+  EXPECT_EQ(del.Json()["error"]["code"], "retention");
+  // Due: any role; scoped for a contractor.
+  for (const char* who : {"olga", "ivan", "ada", "sam"}) {
+    EXPECT_EQ(Get(who, "/api/v1/maintenance/due").status, 200) << who;
+  }
+  json due = Get("carl", "/api/v1/maintenance/due").Json();
+  ASSERT_EQ(due["due"].size(), 8u) << due;  // A1, A2: four periodic kinds each
+  for (const auto& d : due["due"]) EXPECT_NE(d["elevator"], "B1");
+  // Inspections: the safety manager writes; anyone reads the plan.
+  json plan = {{"elevator", "A1"}, {"state", "planned"}, {"agreed_date", "2099-01-10"}};
+  EXPECT_EQ(Post("carl", "/api/v1/inspections", plan).status, 403);
+  EXPECT_EQ(Post("olga", "/api/v1/inspections", plan).status, 403);
+  EXPECT_EQ(Post("sam", "/api/v1/inspections", plan).status, 201);
+  Reply p = Get("ivan", "/api/v1/inspections/plan?days=30");
+  ASSERT_EQ(p.status, 200) << p.body;
+  EXPECT_EQ(p.Json()["plan"].size(), 3u);
+  EXPECT_EQ(Get("bea", "/api/v1/inspections/plan").Json()["plan"].size(), 1u);
+  // Rectifications: safety manager and contractor (own cars).
+  json task = {{"elevator", "A1"}, {"item", "pit light out"}};
+  EXPECT_EQ(Post("olga", "/api/v1/rectifications", task).status, 403);
+  EXPECT_EQ(Post("bea", "/api/v1/rectifications", task).status, 404);
+  Reply t = Post("carl", "/api/v1/rectifications", task);
+  ASSERT_EQ(t.status, 201) << t.body;
+  const std::string tid = std::to_string(t.Json()["id"].get<int64_t>());
+  EXPECT_EQ(Post("bea", "/api/v1/rectifications/" + tid + "/close", {{"note", "x"}}).status, 404);
+  EXPECT_EQ(Post("carl", "/api/v1/rectifications/" + tid + "/close", {{"note", "bulb"}}).status,
+            200);
+  EXPECT_EQ(Post("carl", "/api/v1/rectifications/" + tid + "/close", {{"note", "bulb"}}).status,
+            409);
+  EXPECT_EQ(Get("olga", "/api/v1/rectifications").status, 403);
+  EXPECT_EQ(Get("ivan", "/api/v1/rectifications?state=all").Json()["rectifications"].size(), 1u);
+  // Certificates: safety manager and admin.
+  json mark = {{"kind", "inspection_mark"}, {"elevator", "A2"}, {"expires", "2099-01-01"}};
+  EXPECT_EQ(Post("carl", "/api/v1/certificates", mark).status, 403);
+  EXPECT_EQ(Post("olga", "/api/v1/certificates", mark).status, 403);
+  EXPECT_EQ(Post("ada", "/api/v1/certificates", mark).status, 201);
+  EXPECT_EQ(Get("carl", "/api/v1/certificates").status, 403);
+  json certs = Get("ivan", "/api/v1/certificates").Json();
+  EXPECT_EQ(certs["personnel"].size(), 2u);
+  EXPECT_EQ(certs["elevators"].size(), 1u);
+  // Drills: the safety manager.
+  json drill = {{"party", "user_unit"},
+                {"date", "2026-01-15"},
+                {"scenario", "passenger trapped"},
+                {"elevators", {"A1"}},
+                {"participants", {"security room", "Li Wei"}},
+                {"duration_min", 35}};
+  EXPECT_EQ(Post("ada", "/api/v1/drills", drill).status, 403);
+  EXPECT_EQ(Post("carl", "/api/v1/drills", drill).status, 403);
+  Reply d = Post("sam", "/api/v1/drills", drill);
+  ASSERT_EQ(d.status, 201) << d.body;
+  EXPECT_EQ(d.Json()["participants"].size(), 2u);
+  EXPECT_EQ(Get("carl", "/api/v1/drills").status, 403);
+  EXPECT_EQ(Get("ivan", "/api/v1/drills").Json()["drills"].size(), 1u);
+  // Every write is audited, refused ones included.
+  EXPECT_GE(admin_->handle()
+                .execAndGet("SELECT COUNT(*) FROM audit_log WHERE path = '/api/v1/maintenance' "
+                            "AND method = 'POST' AND status = 403")
+                .getInt(),
+            3);
+  EXPECT_EQ(
+      admin_->handle()
+          .execAndGet("SELECT COUNT(*) FROM audit_log WHERE path = '/api/v1/maintenance/" + id +
+                      "/confirm' AND who = 'sam' AND status = 200 AND detail LIKE "
+                      "'%confirm%' AND address = '127.0.0.1'")
+          .getInt(),
+      1);
+  EXPECT_EQ(admin_->handle()
+                .execAndGet("SELECT COUNT(*) FROM audit_log WHERE method = 'GET' AND path LIKE "
+                            "'/api/v1/maintenance%'")
+                .getInt(),
+            0);
+}
+
+TEST_F(RecordsHttpTest, BadRequestsNameTheField) {
+  Certificate("T-ACME-1", "acme", "2025-01-01");
+  auto expect = [&](const json& body, int status, const std::string& code,
+                    const std::string& words) {
+    Reply r = Post("carl", "/api/v1/maintenance", body);
+    EXPECT_EQ(r.status, status) << r.body;
+    EXPECT_EQ(r.Json()["error"]["code"], code) << r.body;
+    EXPECT_NE(r.Json()["error"]["message"].get<std::string>().find(words), std::string::npos)
+        << r.body;
+  };
+  json b = Maintenance("A1");
+  b["colour"] = "red";
+  expect(b, 400, "unknown_field", "\"colour\"");
+  b = Maintenance("A1");
+  b.erase("kind");
+  expect(b, 400, "missing_field", "\"kind\"");
+  b = Maintenance("A1");
+  b["technicians"] = "Li Wei";
+  expect(b, 400, "wrong_type", "\"technicians\" must be an array of objects");
+  b = Maintenance("A1");
+  b["technicians"] = {{{"name", "Li Wei"}}};
+  expect(b, 400, "missing_field", "\"technicians[0].certificate\"");
+  b = Maintenance("A1");
+  b["items"][0]["score"] = 3;
+  expect(b, 400, "unknown_field", "\"items[0].score\"");
+  b = Maintenance("A1");
+  b["parts"] = {{{"name", "roller"}, {"quantity", "two"}}};
+  expect(b, 400, "wrong_type", "\"parts[0].quantity\" must be an integer");
+  b = Maintenance("A1");
+  b["started_at"] = "yesterday";
+  expect(b, 400, "bad_field", "\"started_at\"");
+  b = Maintenance("A1", "T-NOBODY");
+  expect(b, 400, "bad_field", "certificate T-NOBODY is not on record");
+  b = Maintenance("A1");
+  b["contractor"] = "beta";
+  expect(b, 403, "forbidden", "\"contractor\"");
+  Reply r = Get("sam", "/api/v1/maintenance?colour=red");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("\\\"colour\\\""), std::string::npos) << r.body;
+  r = Post("sam", "/api/v1/drills",
+           {{"party", "user_unit"}, {"date", "2026-02-30"}, {"scenario", "x"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("\\\"date\\\""), std::string::npos) << r.body;
+  r = Post("sam", "/api/v1/drills",
+           {{"party", "user_unit"},
+            {"date", "2026-02-03"},
+            {"scenario", "x"},
+            {"participants", {1, 2}}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("participants[0]"), std::string::npos) << r.body;
+  r = Call(port_, "PUT", "/api/v1/drills", Token("sam"), "{}");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.Header("allow"), "GET, POST");
+  r = Call(port_, "POST", "/api/v1/maintenance", Token("carl"), "{not json");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.Json()["error"]["code"], "invalid_json");
+  EXPECT_EQ(Get("sam", "/api/v1/maintenance/abc").status, 404);
+  EXPECT_EQ(Get("sam", "/api/v1/inspections/plan?days=0").status, 400);
+}
+
+TEST_F(RecordsHttpTest, AnExpiredCertificateBecomesAnAlarm) {
+  records_->Start();
+  Certificate("T-OLD", "", "2020-01-01");  // expired 2024-01-01
+  std::string subject;
+  json found;
+  for (int i = 0; i < 300 && found.is_null(); ++i) {
+    Reply r = Get("sam", "/api/v1/alarms");
+    ASSERT_EQ(r.status, 200) << r.body;
+    for (const auto& a : r.Json()) {
+      if (a["type"] == "CERTIFICATE_EXPIRED") found = a;
+    }
+    if (found.is_null()) std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_FALSE(found.is_null()) << "no CERTIFICATE_EXPIRED alarm";
+  EXPECT_EQ(found["severity"], "major");
+  EXPECT_EQ(found["state"], "unack");
+  EXPECT_TRUE(found["elevator"].get<std::string>().starts_with("person:")) << found;
+  EXPECT_NE(found["message"].get<std::string>().find("T-OLD"), std::string::npos) << found;
+  // Not a car of any contractor's.
+  for (const auto& a : Get("carl", "/api/v1/alarms").Json()) {
+    EXPECT_NE(a["type"], "CERTIFICATE_EXPIRED");
+  }
+  // A renewal clears it.
+  Certificate("T-OLD", "", "2025-06-01");
+  bool cleared = false;
+  for (int i = 0; i < 300 && !cleared; ++i) {
+    for (const auto& a : Get("sam", "/api/v1/alarms?state=all").Json()) {
+      if (a["id"] == found["id"] && a["active"] == false) cleared = true;
+    }
+    if (!cleared) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(cleared);
 }
 
 }  // namespace
