@@ -948,7 +948,27 @@ Result<std::vector<InspectionPlanRow>> RecordsService::Plan(const auth::User& u,
     row.planned_id = f.planned_id;
     row.next_due = impl_->NextDue(*e, f, today, ParseD(*since));
     if (row.first_use) {
-      row.items = rules::InspectionPlan(*row.first_use, f.done, f.agreed, today, days);
+      row.items = rules::InspectionPlan(*row.first_use, f.done, std::nullopt, today, days);
+      // A missed check is not shown as overdue while a valid inspection
+      // mark is on record: the mark proves the checks due before its date
+      // were passed, and it may be all that was entered. (With no mark and
+      // no check on record the miss stays listed, as a prompt to enter
+      // them, though no alarm is raised before records began.)
+      std::erase_if(row.items, [&](const rules::PlanItem& it) {
+        return it.state == rules::PlanState::kOverdue && f.mark && *f.mark >= today &&
+               it.due < *f.mark;
+      });
+      // The agreed date belongs to the first check not done, as in
+      // rules::InspectionPlan, once the covered misses are gone.
+      if (f.agreed) {
+        auto it = std::find_if(row.items.begin(), row.items.end(), [](const rules::PlanItem& p) {
+          return p.state != rules::PlanState::kDone;
+        });
+        if (it != row.items.end()) {
+          it->agreed = f.agreed;
+          if (it->state != rules::PlanState::kOverdue) it->state = rules::PlanState::kPlanned;
+        }
+      }
     } else {
       row.note = "no first_use in the configuration: the plan needs the date of first use";
     }

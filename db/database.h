@@ -43,14 +43,17 @@ class Database {
   int schema_version() const { return version_; }
   static int LatestVersion();
 
-  // kImmediate takes the file's write lock at BEGIN instead of at the first
-  // write: for a body that reads what it then writes on (the audit chain's
-  // head), which another process must not change in between.
+  // kImmediate (the default) takes the file's write lock at BEGIN, waiting
+  // up to the busy timeout for it. A deferred transaction that reads and
+  // then writes fails at once, without waiting, when another connection (the
+  // CLI, the HTTP server's own) committed in between (WAL's busy snapshot);
+  // most bodies here read before they write. kDeferred only for bodies that
+  // write first or never.
   enum class Begin { kDeferred, kImmediate };
   // Runs `body` in one transaction; commits if it returns ok, else rolls
   // back. SQLite exceptions inside become a (transient) Error.
   Status Transaction(const std::function<Status(SQLite::Database&)>& body,
-                     Begin begin = Begin::kDeferred);
+                     Begin begin = Begin::kImmediate);
 
   // Proves the file still takes writes (for /healthz).
   Status CheckWritable();

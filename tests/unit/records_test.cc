@@ -636,6 +636,15 @@ TEST_F(RecordsTest, InspectionFindingsFollowTheMark) {
   mark.elevator = "WD-1";
   mark.expires = Ymd(2026, 11, 21);
   ASSERT_TRUE(svc_->AddCertificate(kSam, mark).ok());
+  // The valid mark proves the year-8 self-test (due 1 Jun 2026) was done,
+  // though no check is on record: the plan does not show it overdue.
+  auto plan = svc_->Plan(kSam, "OP-1", 365);
+  ASSERT_TRUE(plan.ok());
+  ASSERT_FALSE(plan->at(0).items.empty());
+  for (const auto& it : plan->at(0).items) {
+    EXPECT_NE(it.state, rules::PlanState::kOverdue) << "year " << it.year;
+  }
+  EXPECT_EQ(plan->at(0).items[0].year, 9);
   f = Findings();
   const ComplianceAlarm* due = Find(f, AlarmType::kInspectionDue, "OP-1");
   ASSERT_NE(due, nullptr);  // 60 days left
