@@ -9,6 +9,8 @@
 #include <optional>
 #include <vector>
 
+#include "core/rfc3339.h"
+
 namespace lg {
 
 using json = nlohmann::json;
@@ -150,45 +152,6 @@ std::optional<int64_t> Int(const json& j, const char* key) {
   return j[key].get<int64_t>();
 }
 
-// RFC 3339 with an offset: YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM).
-std::optional<WallTime> ParseInstant(const std::string& s) {
-  int y, mo, d, h, mi, sec, n = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) !=
-          6 ||
-      n != 19) {
-    return std::nullopt;
-  }
-  size_t i = 19;
-  int64_t ms = 0;
-  if (i < s.size() && s[i] == '.') {
-    int digits = 0;
-    for (++i; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i, ++digits) {
-      if (digits < 3) ms = ms * 10 + (s[i] - '0');
-    }
-    if (digits == 0) return std::nullopt;
-    for (int k = digits; k < 3; ++k) ms *= 10;
-  }
-  int offset_min = 0;
-  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
-    ++i;
-  } else if (i + 6 == s.size() && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
-    int oh = 0, om = 0;
-    if (std::sscanf(s.c_str() + i + 1, "%2d:%2d", &oh, &om) != 2) return std::nullopt;
-    offset_min = (s[i] == '-' ? -1 : 1) * (oh * 60 + om);
-    i += 6;
-  } else {
-    return std::nullopt;
-  }
-  if (i != s.size() || y < 1970 || y > 2200) return std::nullopt;
-  auto ymd = std::chrono::year_month_day{std::chrono::year(y),
-                                         std::chrono::month(static_cast<unsigned>(mo)),
-                                         std::chrono::day(static_cast<unsigned>(d))};
-  if (!ymd.ok() || h > 23 || mi > 59 || sec > 60) return std::nullopt;
-  return WallTime(std::chrono::sys_days(ymd)) + std::chrono::hours(h) +
-         std::chrono::minutes(mi - offset_min) + std::chrono::seconds(sec) +
-         std::chrono::milliseconds(ms);
-}
-
 // A date field, or the 400 that names it.
 std::optional<Reply> DateField(const json& j, const char* key, std::optional<rules::Date>& out) {
   if (!j.contains(key)) return std::nullopt;
@@ -201,7 +164,7 @@ std::optional<Reply> DateField(const json& j, const char* key, std::optional<rul
 }
 
 std::optional<Reply> InstantField(const json& j, const char* key, WallTime& out) {
-  auto t = ParseInstant(j[key].get<std::string>());
+  auto t = ParseRfc3339(j[key].get<std::string>());
   if (!t) {
     return Err(400, "bad_field",
                std::string("field \"") + key +

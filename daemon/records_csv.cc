@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "core/rfc3339.h"
 #include "db/records_store.h"
 #include "rules/compliance.h"
 
@@ -153,55 +154,6 @@ std::string ListCell(const std::vector<std::vector<std::string>>& entries) {
 }
 
 // ---- cells -----------------------------------------------------------------------------
-
-// RFC 3339: YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM), as the API takes it.
-std::optional<WallTime> ParseRfc3339(const std::string& s) {
-  int y, mo, d, h, mi, sec, n = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) !=
-          6 ||
-      n != 19) {
-    return std::nullopt;
-  }
-  size_t i = 19;
-  int64_t ms = 0;
-  if (i < s.size() && s[i] == '.') {
-    int digits = 0;
-    ++i;
-    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
-      if (digits < 3) ms = ms * 10 + (s[i] - '0');
-      ++digits;
-      ++i;
-    }
-    if (digits == 0) return std::nullopt;
-    for (int k = digits; k < 3; ++k) ms *= 10;
-  }
-  int offset_min = 0;
-  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
-    ++i;
-  } else if (i + 6 == s.size() && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
-    int oh = 0, om = 0;
-    if (std::sscanf(s.c_str() + i + 1, "%2d:%2d", &oh, &om) != 2) return std::nullopt;
-    offset_min = (s[i] == '-' ? -1 : 1) * (oh * 60 + om);
-    i += 6;
-  } else {
-    return std::nullopt;
-  }
-  if (y < 1970 || y > 2200) return std::nullopt;
-  if (i != s.size() || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) {
-    return std::nullopt;
-  }
-  // The day must exist (timegm would roll 2026-02-30 over into March).
-  if (!rules::ParseDate(s.substr(0, 10)).ok()) return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  time_t secs = timegm(&tm) - offset_min * 60;
-  return WallTime(std::chrono::seconds(secs)) + std::chrono::milliseconds(ms);
-}
 
 // A line of the file, by column name. A bad cell throws LineFault, which
 // the import turns into "FILE:LINE: message".
