@@ -383,17 +383,14 @@ class Importer {
 
   int64_t AddPerson(const std::string& name, const std::string& contractor, const std::string& role,
                     const std::string& phone, bool active) {
-    SQLite::Statement ins(db_,
-                          "INSERT INTO people(name, contractor, role, phone, active, created_at) "
-                          "VALUES (?,?,?,?,?,?)");
-    ins.bind(1, name);
-    ins.bind(2, contractor);
-    ins.bind(3, role);
-    ins.bind(4, phone);
-    ins.bind(5, active ? 1 : 0);
-    ins.bind(6, now_);
-    ins.exec();
-    return db_.getLastInsertRowid();
+    db::PersonRow row;
+    row.name = name;
+    row.contractor = contractor;
+    row.role = role;
+    row.phone = phone;
+    row.active = active;
+    row.created_at = now_;
+    return db::RecordsStore::InsertPerson(db_, row);
   }
 
   // ---- certificates --------------------------------------------------------------------
@@ -429,17 +426,15 @@ class Importer {
       if (p.name == holder && p.contractor == contractor) person = p.id;
     }
     if (!person) person = AddPerson(holder, contractor, l.Get("holder_role"), "", true);
-    SQLite::Statement ins(db_,
-                          "INSERT INTO personnel_certificates(person_id, category, number, "
-                          "issued_on, expires_on, created_by, created_at) VALUES (?,?,?,?,?,?,?)");
-    ins.bind(1, *person);
-    ins.bind(2, category);
-    ins.bind(3, number);
-    ins.bind(4, D(*issued));
-    ins.bind(5, D(expires));
-    ins.bind(6, c_.who);
-    ins.bind(7, now_);
-    ins.exec();
+    db::PersonnelCertRow row;
+    row.person_id = *person;
+    row.category = category;
+    row.number = number;
+    row.issued_on = D(*issued);
+    row.expires_on = D(expires);
+    row.created_by = c_.who;
+    row.created_at = now_;
+    db::RecordsStore::InsertPersonnelCert(db_, row);
   }
 
   void ElevatorCertificate(const Line& l) {
@@ -473,20 +468,17 @@ class Importer {
               std::to_string(c.id) + ")");
       }
     }
-    SQLite::Statement ins(db_,
-                          "INSERT INTO elevator_certificates(elevator, kind, number, "
-                          "registration_code, issued_on, expires_on, note, created_by, "
-                          "created_at) VALUES (?,?,?,?,?,?,?,?,?)");
-    ins.bind(1, car.id);
-    ins.bind(2, kind);
-    ins.bind(3, number);
-    ins.bind(4, l.Get("registration_code"));
-    ins.bind(5, i);
-    ins.bind(6, e);
-    ins.bind(7, l.Get("note"));
-    ins.bind(8, c_.who);
-    ins.bind(9, now_);
-    ins.exec();
+    db::ElevatorCertRow row;
+    row.elevator = car.id;
+    row.kind = kind;
+    row.number = number;
+    row.registration_code = l.Get("registration_code");
+    row.issued_on = i;
+    row.expires_on = e;
+    row.note = l.Get("note");
+    row.created_by = c_.who;
+    row.created_at = now_;
+    db::RecordsStore::InsertElevatorCert(db_, row);
   }
 
   // ---- maintenance -----------------------------------------------------------------------

@@ -417,20 +417,57 @@ Result<std::string> RecordsStore::RecordsSince(const std::string& today) {
 
 // ---- people and certificates -----------------------------------------------------
 
+int64_t RecordsStore::InsertPerson(SQLite::Database& tx, const PersonRow& row) {
+  SQLite::Statement ins(tx,
+                        "INSERT INTO people(name, contractor, role, phone, active, created_at) "
+                        "VALUES (?,?,?,?,?,?)");
+  ins.bind(1, row.name);
+  ins.bind(2, row.contractor);
+  ins.bind(3, row.role);
+  ins.bind(4, row.phone);
+  ins.bind(5, row.active ? 1 : 0);
+  ins.bind(6, row.created_at);
+  ins.exec();
+  return tx.getLastInsertRowid();
+}
+
+int64_t RecordsStore::InsertPersonnelCert(SQLite::Database& tx, const PersonnelCertRow& row) {
+  SQLite::Statement ins(tx,
+                        "INSERT INTO personnel_certificates(person_id, category, number, "
+                        "issued_on, expires_on, created_by, created_at) VALUES (?,?,?,?,?,?,?)");
+  ins.bind(1, row.person_id);
+  ins.bind(2, row.category);
+  ins.bind(3, row.number);
+  ins.bind(4, row.issued_on);
+  ins.bind(5, row.expires_on);
+  ins.bind(6, row.created_by);
+  ins.bind(7, row.created_at);
+  ins.exec();
+  return tx.getLastInsertRowid();
+}
+
+int64_t RecordsStore::InsertElevatorCert(SQLite::Database& tx, const ElevatorCertRow& row) {
+  SQLite::Statement ins(tx,
+                        "INSERT INTO elevator_certificates(elevator, kind, number, "
+                        "registration_code, issued_on, expires_on, note, created_by, "
+                        "created_at) VALUES (?,?,?,?,?,?,?,?,?)");
+  ins.bind(1, row.elevator);
+  ins.bind(2, row.kind);
+  ins.bind(3, row.number);
+  ins.bind(4, row.registration_code);
+  ins.bind(5, row.issued_on);
+  ins.bind(6, row.expires_on);
+  ins.bind(7, row.note);
+  ins.bind(8, row.created_by);
+  ins.bind(9, row.created_at);
+  ins.exec();
+  return tx.getLastInsertRowid();
+}
+
 Result<int64_t> RecordsStore::AddPerson(const PersonRow& row) {
   int64_t id = 0;
   Status st = Write([&](SQLite::Database& db) -> Status {
-    SQLite::Statement ins(db,
-                          "INSERT INTO people(name, contractor, role, phone, active, created_at) "
-                          "VALUES (?,?,?,?,?,?)");
-    ins.bind(1, row.name);
-    ins.bind(2, row.contractor);
-    ins.bind(3, row.role);
-    ins.bind(4, row.phone);
-    ins.bind(5, row.active ? 1 : 0);
-    ins.bind(6, row.created_at);
-    ins.exec();
-    id = db.getLastInsertRowid();
+    id = InsertPerson(db, row);
     return Status::Ok();
   });
   if (!st) return st.error();
@@ -459,18 +496,7 @@ Result<int64_t> RecordsStore::AddPersonnelCert(const PersonnelCertRow& row) {
                                             " is on record already (id " +
                                             std::to_string(dup.getColumn(0).getInt64()) + ")");
     }
-    SQLite::Statement ins(db,
-                          "INSERT INTO personnel_certificates(person_id, category, number, "
-                          "issued_on, expires_on, created_by, created_at) VALUES (?,?,?,?,?,?,?)");
-    ins.bind(1, row.person_id);
-    ins.bind(2, row.category);
-    ins.bind(3, row.number);
-    ins.bind(4, row.issued_on);
-    ins.bind(5, row.expires_on);
-    ins.bind(6, row.created_by);
-    ins.bind(7, row.created_at);
-    ins.exec();
-    id = db.getLastInsertRowid();
+    id = InsertPersonnelCert(db, row);
     return Status::Ok();
   });
   if (!st) return st.error();
@@ -480,21 +506,7 @@ Result<int64_t> RecordsStore::AddPersonnelCert(const PersonnelCertRow& row) {
 Result<int64_t> RecordsStore::AddElevatorCert(const ElevatorCertRow& row) {
   int64_t id = 0;
   Status st = Write([&](SQLite::Database& db) -> Status {
-    SQLite::Statement ins(db,
-                          "INSERT INTO elevator_certificates(elevator, kind, number, "
-                          "registration_code, issued_on, expires_on, note, created_by, "
-                          "created_at) VALUES (?,?,?,?,?,?,?,?,?)");
-    ins.bind(1, row.elevator);
-    ins.bind(2, row.kind);
-    ins.bind(3, row.number);
-    ins.bind(4, row.registration_code);
-    ins.bind(5, row.issued_on);
-    ins.bind(6, row.expires_on);
-    ins.bind(7, row.note);
-    ins.bind(8, row.created_by);
-    ins.bind(9, row.created_at);
-    ins.exec();
-    id = db.getLastInsertRowid();
+    id = InsertElevatorCert(db, row);
     return Status::Ok();
   });
   if (!st) return st.error();

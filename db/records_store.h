@@ -256,6 +256,13 @@ class RecordsStore {
   // connection (all or nothing), e.g. for an import.
   Status Batch(const std::function<Status(SQLite::Database&)>& body);
 
+  // The row writers Add* use, for a Batch body: insert one row as given
+  // (no checks) and return its id. Throw SQLite::Exception, which Batch
+  // turns into an Error.
+  static int64_t InsertPerson(SQLite::Database& tx, const PersonRow& row);
+  static int64_t InsertPersonnelCert(SQLite::Database& tx, const PersonnelCertRow& row);
+  static int64_t InsertElevatorCert(SQLite::Database& tx, const ElevatorCertRow& row);
+
   // ---- reads (any connection) ----------------------------------------------
 
   static Result<std::vector<ContractorRow>> Contractors(SQLite::Database& r);
